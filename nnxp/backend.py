@@ -1,0 +1,283 @@
+"""The one module that knows array libraries exist.
+
+Everything else in nnxp computes with the namespace a :class:`Backend` hands out (or the one
+:func:`array_namespace` finds from its inputs) and never imports numpy, cupy or torch to
+compute. Libraries other than NumPy are imported lazily, and probing a GPU never raises
+past this module: a backend that cannot run here raises :class:`BackendUnavailable` with a
+one-line reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from nnxp.errors import BackendUnavailable
+
+BACKEND_NAMES: tuple[str, ...] = ("numpy", "cupy", "torch", "array_api_strict")
+DTYPES: tuple[str, ...] = ("float32", "float64")
+
+_INSTALL_HINT = {
+    "cupy": "pip install 'nnxp[cupy]' (CuPy for CUDA 12)",
+    "torch": "pip install 'nnxp[torch]'",
+    "array_api_strict": "pip install array-api-strict",
+    "numpy": "pip install numpy",
+}
+
+
+def array_namespace(*arrays: Any) -> Any:
+    """The array-api-compat namespace of ``arrays`` (Python scalars and None are ignored)."""
+    return array_api_compat.array_namespace(*arrays)
+
+
+def device(x: Any) -> Any:
+    """The device an array lives on, whatever its library."""
+    return array_api_compat.device(x)
+
+
+def size(x: Any) -> int:
+    """Number of elements of an array, whatever its library."""
+    return int(array_api_compat.size(x))
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array library ready to compute: its namespace, its device and a default dtype."""
+
+    name: str
+    xp: Any = field(repr=False)
+    device: Any = None
+    dtype: str = "float32"
+
+    def float_dtype(self, dtype: str | None = None) -> Any:
+        """The namespace's dtype object for ``"float32"``/``"float64"`` (default: ``self.dtype``)."""
+        name = dtype or self.dtype
+        if name not in DTYPES:
+            raise ValueError(f"unknown dtype {name!r}: use one of {', '.join(DTYPES)}")
+        return getattr(self.xp, name)
+
+    def asarray(self, host: Any, dtype: str | None | Any = None) -> Any:
+        """Copy a host (NumPy) array or nested sequence to this backend's device.
+
+        ``dtype`` may be a dtype name, a namespace dtype, or None to keep the input's dtype.
+        """
+        if isinstance(dtype, str):
+            dtype = self.float_dtype(dtype)
+        if self.name == "numpy":
+            return np.asarray(host, dtype=dtype)
+        host = np.ascontiguousarray(host)
+        return self.xp.asarray(host, dtype=dtype, device=self.device)
+
+    def adopt(self, x: Any, dtype: str | None = None) -> Any:
+        """x as an array of this backend: host arrays are moved here, floats cast to ``dtype``.
+
+        Integer arrays (labels) keep their dtype. Arrays already here in the right dtype are
+        returned as they are, so this is cheap enough for every call of a net's predict.
+        """
+        if self.name != "numpy" and isinstance(x, np.ndarray):
+            x = self.asarray(x)
+        elif not hasattr(x, "dtype"):
+            x = self.asarray(np.asarray(x))
+        want = self.float_dtype(dtype)
+        if x.dtype != want and self.xp.isdtype(x.dtype, "real floating"):
+            x = self.xp.astype(x, want)
+        return x
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """Copy an array of this backend (or any supported library) to a NumPy array."""
+        return to_numpy(x)
+
+    def synchronize(self) -> None:
+        """Wait until queued device work has finished (for honest timings)."""
+        if self.name == "cupy":
+            import cupy
+
+            cupy.cuda.get_current_stream().synchronize()
+        elif self.name == "torch" and str(self.device).startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize(self.device)
+
+    def rng(self, seed: int | None = None) -> np.random.Generator:
+        """A host random generator: one seed gives the same draws on every backend."""
+        return np.random.Generator(np.random.PCG64(seed))
+
+    def randn(self, shape: Sequence[int], rng: np.random.Generator, dtype: str | None = None) -> Any:
+        """Standard-normal draws made on the host in float64, then cast and moved here."""
+        host = rng.standard_normal(tuple(shape))
+        return self.asarray(host.astype(dtype or self.dtype), dtype=dtype)
+
+    def zeros(self, shape: Sequence[int], dtype: str | None = None) -> Any:
+        """Zeros of a float dtype on this backend's device."""
+        return self.xp.zeros(tuple(shape), dtype=self.float_dtype(dtype), device=self.device)
+
+    def with_dtype(self, dtype: str) -> Backend:
+        """The same backend with another default dtype."""
+        self.float_dtype(dtype)
+        return Backend(self.name, self.xp, self.device, dtype)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A NumPy copy (or view) of an array from any supported library."""
+    if isinstance(x, np.ndarray) or np.isscalar(x):
+        return np.asarray(x)
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if array_api_compat.is_numpy_array(x):
+        return np.asarray(x)
+    xp = array_namespace(x)
+    if getattr(xp, "__name__", "").startswith("array_api_strict"):
+        x = x.to_device(xp.Device("CPU_DEVICE"))
+    return np.asarray(x)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line from an exception: its first non-empty line, prefixed by its type."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+@functools.cache
+def _cupy_status() -> str | None:
+    """None when CuPy can run here, else the one-line reason why not (asked once, cached)."""
+    try:
+        cupy = importlib.import_module("cupy")
+    except ImportError:
+        return f"CuPy is not installed: {_INSTALL_HINT['cupy']}"
+    except Exception as exc:  # a broken install must not crash the caller
+        return f"CuPy failed to import ({_reason(exc)}); reinstall it: {_INSTALL_HINT['cupy']}"
+    try:
+        if not cupy.is_available():
+            try:
+                count = cupy.cuda.runtime.getDeviceCount()
+            except Exception as exc:
+                return f"CuPy is installed but no CUDA device is usable ({_reason(exc)})"
+            if count == 0:
+                return "CuPy is installed but the CUDA driver reports no GPU"
+            return "CuPy is installed but no CUDA device is usable"
+    except Exception as exc:
+        return f"CuPy is installed but no CUDA device is usable ({_reason(exc)})"
+    return None
+
+
+def _import_or_unavailable(name: str, module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise BackendUnavailable(
+            f"backend {name!r} needs {module.split('.')[0]}, which is not installed: "
+            f"{_INSTALL_HINT[name]}"
+        ) from None
+
+
+def _make(name: str, device: Any, dtype: str) -> Backend:
+    if name == "numpy":
+        xp = array_api_compat.array_namespace(np.empty(0))
+        if device not in (None, "cpu"):
+            raise BackendUnavailable(f"backend 'numpy' runs on the CPU only, not {device!r}")
+        return Backend("numpy", xp, "cpu", dtype)
+    if name == "array_api_strict":
+        xp = _import_or_unavailable(name, "array_api_strict")
+        try:
+            dev = xp.Device(device) if isinstance(device, str) else device
+            dev = dev if dev is not None else xp.Device("CPU_DEVICE")
+        except ValueError as exc:
+            raise BackendUnavailable(f"array_api_strict has no device {device!r}: {exc}") from None
+        return Backend(name, xp, dev, dtype)
+    if name == "torch":
+        torch = _import_or_unavailable(name, "torch")
+        xp = importlib.import_module("array_api_compat.torch")
+        try:
+            dev = torch.device(device or "cpu")
+        except (RuntimeError, TypeError) as exc:
+            raise BackendUnavailable(f"torch has no device {device!r}: {_reason(exc)}") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise BackendUnavailable(
+                "torch is installed but CUDA is not usable here; use --device cpu "
+                "or install a CUDA build of torch"
+            )
+        return Backend(name, xp, dev, dtype)
+    if name == "cupy":
+        status = _cupy_status()
+        if status is not None:
+            raise BackendUnavailable(status)
+        import cupy
+
+        xp = importlib.import_module("array_api_compat.cupy")
+        index = 0 if device in (None, "cuda", "gpu") else device
+        try:
+            index = int(str(index).removeprefix("cuda:"))
+            dev = cupy.cuda.Device(index)
+            dev.use()
+        except Exception as exc:
+            raise BackendUnavailable(f"CUDA device {device!r} is not usable: {_reason(exc)}") from None
+        return Backend(name, xp, dev, dtype)
+    raise BackendUnavailable(
+        f"unknown backend {name!r}: choose one of {', '.join(BACKEND_NAMES)}"
+    )
+
+
+def get_backend(name: str | Backend = "numpy", device: Any = None, dtype: str = "float32") -> Backend:
+    """The backend called ``name`` on ``device``, or raise BackendUnavailable saying why not."""
+    if isinstance(name, Backend):
+        return name if dtype in (None, name.dtype) else name.with_dtype(dtype)
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    return _make(name, device, dtype)
+
+
+def backend_of(x: Any, dtype: str | None = None) -> Backend:
+    """The backend an existing array belongs to (its namespace and device)."""
+    xp = array_namespace(x)
+    name = "numpy"
+    if array_api_compat.is_cupy_array(x):
+        name = "cupy"
+    elif array_api_compat.is_torch_array(x):
+        name = "torch"
+    elif not array_api_compat.is_numpy_array(x):
+        name = getattr(xp, "__name__", "array_api_strict").split(".")[0]
+    return Backend(name, xp, device(x), dtype or str(x.dtype).rsplit(".", 1)[-1])
+
+
+def backend_status() -> dict[str, str | None]:
+    """For each backend name: None when it is usable here, else the reason it is not."""
+    status: dict[str, str | None] = {}
+    for name in BACKEND_NAMES:
+        try:
+            get_backend(name)
+            status[name] = None
+        except BackendUnavailable as exc:
+            status[name] = str(exc)
+    return status
+
+
+def available_backends() -> list[str]:
+    """Names of the backends that can run here, in the order of BACKEND_NAMES."""
+    return [name for name, reason in backend_status().items() if reason is None]
+
+
+def devices(name: str) -> list[str]:
+    """The devices a usable backend offers, as strings (for ``nnxp info``)."""
+    backend = get_backend(name)
+    if name == "cupy":
+        import cupy
+
+        return [f"cuda:{i} {cupy.cuda.runtime.getDeviceProperties(i)['name'].decode()}"
+                for i in range(cupy.cuda.runtime.getDeviceCount())]
+    if name == "torch":
+        import torch
+
+        extra = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+        return ["cpu", *extra]
+    if name == "array_api_strict":
+        info = backend.xp.__array_namespace_info__()
+        return [str(getattr(d, "_device", d)) for d in info.devices()]
+    return ["cpu"]

@@ -1,0 +1,86 @@
+"""The book's activation and loss functions, for arrays of any Array API library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnxp.backend import array_namespace, device
+
+CROSS_ENTROPY_DELTA = 1e-7
+"""The book's guard against log(0) in cross_entropy_error."""
+
+
+def identity_function(x: Any) -> Any:
+    """The output activation for regression: returns its input."""
+    return x
+
+
+def step_function(x: Any) -> Any:
+    """1 where x > 0, else 0, in x's dtype (the perceptron's activation)."""
+    xp = array_namespace(x)
+    return xp.astype(x > 0, x.dtype)
+
+
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)), computed without overflow for any |x|."""
+    xp = array_namespace(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(x: Any) -> Any:
+    """Derivative of sigmoid at x."""
+    y = sigmoid(x)
+    return (1.0 - y) * y
+
+
+def relu(x: Any) -> Any:
+    """max(0, x) elementwise."""
+    xp = array_namespace(x)
+    return xp.maximum(x, 0.0)
+
+
+def relu_grad(x: Any) -> Any:
+    """Derivative of relu at x (0 at x = 0, as the book takes it)."""
+    xp = array_namespace(x)
+    return xp.astype(x > 0, x.dtype)
+
+
+def softmax(x: Any) -> Any:
+    """Softmax over the last axis, shifted by the maximum so exp never overflows."""
+    xp = array_namespace(x)
+    e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def mean_squared_error(y: Any, t: Any) -> Any:
+    """The book's 0.5 * sum((y - t)**2) (summed over everything, not averaged)."""
+    xp = array_namespace(y, t)
+    t = xp.astype(t, y.dtype) if t.dtype != y.dtype else t
+    return 0.5 * xp.sum((y - t) ** 2)
+
+
+def one_hot(t: Any, num_classes: int, dtype: Any) -> Any:
+    """Integer labels of shape (N,) as one-hot rows of shape (N, num_classes) in ``dtype``."""
+    xp = array_namespace(t)
+    classes = xp.arange(num_classes, dtype=t.dtype, device=device(t))
+    return xp.astype(t[..., None] == classes, dtype)
+
+
+def cross_entropy_error(y: Any, t: Any) -> Any:
+    """Batch-averaged cross entropy of probabilities y against labels t.
+
+    y is one sample (1-D) or a batch (2-D). t is one-hot (same shape as y), or integer class
+    labels (one fewer axis). Both forms give the book's value: -sum(t * log(y + 1e-7)) / N.
+    """
+    xp = array_namespace(y, t)
+    if y.ndim == 1:
+        y = xp.reshape(y, (1, -1))
+        t = xp.reshape(t, (1, *t.shape))
+    batch_size = y.shape[0]
+    if t.ndim == y.ndim:
+        t = xp.astype(t, y.dtype) if t.dtype != y.dtype else t
+        return -xp.sum(t * xp.log(y + CROSS_ENTROPY_DELTA)) / batch_size
+    picked = xp.take_along_axis(y, xp.astype(t, xp.int64)[:, None], axis=1)
+    return -xp.sum(xp.log(picked + CROSS_ENTROPY_DELTA)) / batch_size
+

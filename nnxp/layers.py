@@ -1,0 +1,138 @@
+"""The book's computational-graph layers: forward caches what backward needs.
+
+Each layer works on arrays of any Array API library and never writes into an array it was
+handed; backward returns the input gradient and keeps parameter gradients as attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnxp.backend import array_namespace
+from nnxp.functions import cross_entropy_error, one_hot, sigmoid, softmax
+
+
+class MulLayer:
+    """out = x * y."""
+
+    def __init__(self) -> None:
+        self.x = None
+        self.y = None
+
+    def forward(self, x: Any, y: Any) -> Any:
+        self.x = x
+        self.y = y
+        return x * y
+
+    def backward(self, dout: Any) -> tuple[Any, Any]:
+        """Gradients for x and y: the upstream gradient times the other input."""
+        return dout * self.y, dout * self.x
+
+
+class AddLayer:
+    """out = x + y."""
+
+    def forward(self, x: Any, y: Any) -> Any:
+        return x + y
+
+    def backward(self, dout: Any) -> tuple[Any, Any]:
+        """Addition passes the upstream gradient through to both inputs."""
+        return dout * 1, dout * 1
+
+
+class Relu:
+    """max(0, x); backward lets the gradient through where the input was positive."""
+
+    def __init__(self) -> None:
+        self.mask = None
+
+    def forward(self, x: Any) -> Any:
+        xp = array_namespace(x)
+        self.mask = x <= 0
+        return xp.where(self.mask, 0.0, x)
+
+    def backward(self, dout: Any) -> Any:
+        xp = array_namespace(dout)
+        return xp.where(self.mask, 0.0, dout)
+
+
+class Sigmoid:
+    """1 / (1 + exp(-x)); backward is dout * (1 - y) * y."""
+
+    def __init__(self) -> None:
+        self.out = None
+
+    def forward(self, x: Any) -> Any:
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout: Any) -> Any:
+        return dout * (1.0 - self.out) * self.out
+
+
+class Identity:
+    """The identity activation, as a layer (for nets whose hidden layers are linear)."""
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def backward(self, dout: Any) -> Any:
+        return dout
+
+
+class Affine:
+    """out = x @ W + b for a batch x of any shape (N, ...), flattened to (N, d)."""
+
+    def __init__(self, W: Any, b: Any) -> None:
+        self.W = W
+        self.b = b
+        self.x = None
+        self.original_x_shape: tuple[int, ...] | None = None
+        self.dW = None
+        self.db = None
+
+    def forward(self, x: Any) -> Any:
+        xp = array_namespace(x)
+        self.original_x_shape = tuple(x.shape)
+        if x.ndim != 2:
+            x = xp.reshape(x, (x.shape[0], -1))
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout: Any) -> Any:
+        """dx = dout W^T (in the input's shape); dW = x^T dout; db = sum of dout over the batch."""
+        xp = array_namespace(dout)
+        dx = dout @ self.W.T
+        self.dW = self.x.T @ dout
+        self.db = xp.sum(dout, axis=0)
+        if tuple(dx.shape) != self.original_x_shape:
+            dx = xp.reshape(dx, self.original_x_shape)
+        return dx
+
+
+class SoftmaxWithLoss:
+    """Softmax followed by cross-entropy; backward is (y - t) / N.
+
+    t may be one-hot rows or integer class labels.
+    """
+
+    def __init__(self) -> None:
+        self.loss = None
+        self.y = None
+        self.t = None
+
+    def forward(self, x: Any, t: Any) -> Any:
+        self.t = t
+        self.y = softmax(x)
+        self.loss = cross_entropy_error(self.y, t)
+        return self.loss
+
+    def backward(self, dout: Any = 1) -> Any:
+        y, t = self.y, self.t
+        batch_size = 1 if y.ndim == 1 else y.shape[0]
+        if t.ndim != y.ndim:
+            t = one_hot(t, y.shape[-1], y.dtype)
+        elif t.dtype != y.dtype:
+            t = array_namespace(t).astype(t, y.dtype)
+        dx = (y - t) / batch_size
+        return dx if isinstance(dout, int | float) and dout == 1 else dx * dout

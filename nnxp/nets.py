@@ -1,0 +1,280 @@
+"""The book's networks: the seed's three-layer example, TwoLayerNet and MultiLayerNet.
+
+A net is an ordered list of layers plus a last layer (SoftmaxWithLoss). Its ``params`` is a
+live mapping onto the layers' own arrays under the book's names (W1, b1, W2, ...): reading
+gives the layer's array, assigning replaces it, so optimizers work on every backend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from nnxp.backend import Backend, get_backend
+from nnxp.errors import NnxpError
+from nnxp.functions import identity_function, sigmoid
+from nnxp.gradient import central_difference
+from nnxp.layers import Affine, Identity, Relu, Sigmoid, SoftmaxWithLoss
+
+ACTIVATIONS: dict[str, type] = {"relu": Relu, "sigmoid": Sigmoid, "identity": Identity}
+
+
+def init_network(backend: str | Backend = "numpy") -> dict[str, Any]:
+    """The seed's hand-set three-layer network (2-3-2-2), float64."""
+    be = get_backend(backend, dtype="float64")
+    return {
+        "W1": be.asarray([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]], dtype="float64"),
+        "b1": be.asarray([0.1, 0.2, 0.3], dtype="float64"),
+        "W2": be.asarray([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]], dtype="float64"),
+        "b2": be.asarray([0.1, 0.2], dtype="float64"),
+        "W3": be.asarray([[0.1, 0.3], [0.2, 0.4]], dtype="float64"),
+        "b3": be.asarray([0.1, 0.2], dtype="float64"),
+    }
+
+
+def forward(network: dict[str, Any], x: Any) -> Any:
+    """The seed's forward pass: two sigmoid layers, then the identity output."""
+    W1, W2, W3 = network["W1"], network["W2"], network["W3"]
+    b1, b2, b3 = network["b1"], network["b2"], network["b3"]
+    z1 = sigmoid(x @ W1 + b1)
+    z2 = sigmoid(z1 @ W2 + b2)
+    return identity_function(z2 @ W3 + b3)
+
+
+def init_std(weight_init_std: float | str, fan_in: int) -> float:
+    """The standard deviation of initial weights: a number, or "he"/"relu" (sqrt(2/n)) or
+    "xavier"/"sigmoid" (sqrt(1/n)) for a layer with n inputs, as the book's MultiLayerNet."""
+    if isinstance(weight_init_std, str):
+        name = weight_init_std.lower()
+        if name in ("he", "relu"):
+            return math.sqrt(2.0 / fan_in)
+        if name in ("xavier", "sigmoid"):
+            return math.sqrt(1.0 / fan_in)
+        raise NnxpError(
+            f"unknown weight_init_std {weight_init_std!r}: use a number, 'he' or 'xavier'"
+        )
+    if not weight_init_std > 0:
+        raise NnxpError(f"weight_init_std must be > 0, got {weight_init_std!r}")
+    return float(weight_init_std)
+
+
+class ParamMap(MutableMapping):
+    """A live view of the parameters: name -> the owning layer's attribute."""
+
+    def __init__(self, slots: dict[str, tuple[Any, str]]) -> None:
+        self._slots = slots
+
+    def __getitem__(self, key: str) -> Any:
+        layer, attr = self._slots[key]
+        return getattr(layer, attr)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._slots:
+            raise KeyError(f"{key!r} is not a parameter of this net; it has {list(self._slots)}")
+        layer, attr = self._slots[key]
+        setattr(layer, attr, value)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("a net's parameters cannot be removed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._slots)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def grads_of(self) -> dict[str, Any]:
+        """The gradients backward stored beside each parameter (dW for W, db for b)."""
+        return {key: getattr(layer, "d" + attr) for key, (layer, attr) in self._slots.items()}
+
+
+class Network:
+    """Layers, a loss layer and live params; the methods the book's nets share."""
+
+    model: str = ""
+
+    def __init__(self, backend: str | Backend, dtype: str) -> None:
+        self.backend = get_backend(backend, dtype=dtype)
+        self.dtype = dtype
+        self.layers: list[Any] = []
+        self.last_layer = SoftmaxWithLoss()
+        self.params = ParamMap({})
+        self.weight_decay_lambda = 0.0
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The plain dict that :func:`build` rebuilds this architecture from."""
+        raise NotImplementedError
+
+    def _affine_stack(
+        self, sizes: list[int], activation: str, weight_init_std: float | str, seed: int | None
+    ) -> None:
+        """Affine layers between consecutive sizes, the activation between them."""
+        if activation not in ACTIVATIONS:
+            raise NnxpError(
+                f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
+            )
+        be = self.backend
+        rng = be.rng(seed)
+        slots: dict[str, tuple[Any, str]] = {}
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), 1):
+            std = init_std(weight_init_std, fan_in)
+            W = be.asarray((std * rng.standard_normal((fan_in, fan_out))).astype(self.dtype))
+            affine = Affine(W, be.zeros((fan_out,)))
+            self.layers.append(affine)
+            slots[f"W{i}"] = (affine, "W")
+            slots[f"b{i}"] = (affine, "b")
+            if i < len(sizes) - 1:
+                self.layers.append(ACTIVATIONS[activation]())
+        self.params = ParamMap(slots)
+
+    def predict(self, x: Any) -> Any:
+        """The output layer's scores (before softmax), as the book's layered nets return."""
+        x = self.backend.adopt(x, self.dtype)
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def loss(self, x: Any, t: Any) -> Any:
+        """Cross-entropy of the softmax of predict(x) against t, plus any weight decay."""
+        y = self.predict(x)
+        loss = self.last_layer.forward(y, self.backend.adopt(t, self.dtype))
+        if self.weight_decay_lambda:
+            xp = self.backend.xp
+            for key in self.params:
+                if key.startswith("W"):
+                    loss = loss + 0.5 * self.weight_decay_lambda * xp.sum(self.params[key] ** 2)
+        return loss
+
+    def accuracy(self, x: Any, t: Any) -> float:
+        """Fraction of samples whose highest score is the label (t one-hot or integer)."""
+        xp = self.backend.xp
+        y = xp.argmax(self.predict(x), axis=1)
+        t = self.backend.adopt(t, self.dtype)
+        if t.ndim != 1:
+            t = xp.argmax(t, axis=1)
+        hits = xp.sum(xp.astype(y == xp.astype(t, y.dtype), xp.int64))
+        return float(hits) / float(y.shape[0])
+
+    def gradient(self, x: Any, t: Any) -> dict[str, Any]:
+        """Gradients of loss(x, t) for every parameter, by backpropagation."""
+        self.loss(x, t)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        grads = self.params.grads_of()
+        if self.weight_decay_lambda:
+            for key in grads:
+                if key.startswith("W"):
+                    grads[key] = grads[key] + self.weight_decay_lambda * self.params[key]
+        return grads
+
+    def numerical_gradient(self, x: Any, t: Any) -> dict[str, Any]:
+        """Gradients of loss(x, t) by central differences, one parameter element at a time."""
+        x = self.backend.adopt(x, self.dtype)
+        t = self.backend.adopt(t, self.dtype)
+        grads = {}
+        for key in self.params:
+            param = self.params[key]
+            grad = central_difference(
+                lambda _p: self.loss(x, t),
+                param,
+                on_change=lambda p, key=key: self.params.__setitem__(key, p),
+            )
+            grads[key] = self.backend.asarray(grad, dtype=param.dtype)
+        return grads
+
+
+class TwoLayerNet(Network):
+    """input -> Affine -> activation -> Affine -> softmax, the book's chapters 4 and 5."""
+
+    model = "two-layer"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        weight_init_std: float | str = 0.01,
+        activation: str = "sigmoid",
+        *,
+        backend: str | Backend = "numpy",
+        dtype: str = "float32",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(backend, dtype)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.weight_init_std, self.activation = weight_init_std, activation
+        self._affine_stack([input_size, hidden_size, output_size], activation, weight_init_std, seed)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "output_size": self.output_size,
+            "weight_init_std": self.weight_init_std,
+            "activation": self.activation,
+        }
+
+
+class MultiLayerNet(Network):
+    """A fully connected net of any depth, the book's chapter-6 MultiLayerNet."""
+
+    model = "multi-layer"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size_list: list[int],
+        output_size: int,
+        activation: str = "relu",
+        weight_init_std: float | str = "relu",
+        weight_decay_lambda: float = 0.0,
+        *,
+        backend: str | Backend = "numpy",
+        dtype: str = "float32",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(backend, dtype)
+        self.input_size, self.output_size = input_size, output_size
+        self.hidden_size_list = [int(n) for n in hidden_size_list]
+        self.activation, self.weight_init_std = activation, weight_init_std
+        self.weight_decay_lambda = float(weight_decay_lambda)
+        sizes = [input_size, *self.hidden_size_list, output_size]
+        self._affine_stack(sizes, activation, weight_init_std, seed)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "input_size": self.input_size,
+            "hidden_size_list": list(self.hidden_size_list),
+            "output_size": self.output_size,
+            "activation": self.activation,
+            "weight_init_std": self.weight_init_std,
+            "weight_decay_lambda": self.weight_decay_lambda,
+        }
+
+
+MODELS: dict[str, type[Network]] = {"two-layer": TwoLayerNet, "multi-layer": MultiLayerNet}
+
+
+def build(
+    config: dict[str, Any],
+    *,
+    backend: str | Backend = "numpy",
+    dtype: str = "float32",
+    seed: int | None = None,
+) -> Network:
+    """A new net from a config dict such as ``net.config`` (weights freshly initialised)."""
+    config = dict(config)
+    model = config.pop("model", None)
+    if model not in MODELS:
+        raise NnxpError(f"unknown model {model!r}: use one of {', '.join(MODELS)}")
+    try:
+        return MODELS[model](**config, backend=backend, dtype=dtype, seed=seed)
+    except TypeError as exc:
+        raise NnxpError(f"bad config for model {model!r}: {exc}") from None

@@ -1,0 +1,51 @@
+"""The test matrix: one session per file in backends/, plus lint and bench.
+
+``nox`` runs every test session and lint; ``nox -s bench`` runs the CPU benchmarks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+BACKENDS = sorted(p.stem for p in (ROOT / "backends").glob("*.txt"))
+EXTRA_RUNS = {"array_api_strict": [["--device", "device1"]]}
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+
+def _tests(backend: str):
+    def session(session: nox.Session) -> None:
+        session.install("-e", ".[test]", "-r", f"backends/{backend}.txt")
+        args = session.posargs or []
+        session.run("pytest", "-q", "--backend", backend, *args)
+        for extra in EXTRA_RUNS.get(backend, []):
+            session.run("pytest", "-q", "--backend", backend, *extra, *args)
+
+    session.__doc__ = f"Run the test suite on the {backend} backend."
+    return session
+
+
+for _name in BACKENDS:
+    nox.session(name=f"tests-{_name}")(_tests(_name))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the package, tests, benchmarks and this file."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "nnxp", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The CPU benchmarks; each prints a table and writes JSON to benchmarks/results/."""
+    session.install("-e", ".[test]", "-r", "backends/torch.txt", "threadpoolctl")
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        session.run("python", str(script.relative_to(ROOT)), *session.posargs)
+
+
+nox.options.sessions = [*(f"tests-{b}" for b in BACKENDS), "lint"]
