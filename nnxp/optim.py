@@ -1,34 +1,175 @@
-"""Optimizers with the book's ``update(params, grads)`` interface.
+"""Optimizers with the book's ``update(params, grads)`` interface (chapter 6).
 
-``params`` is a net's live mapping: each update assigns ``params[key] = new``, which replaces
-the layer's array on every backend (in-place ``-=`` on an array is not portable).
+``params`` is a net's live mapping (or any dict of arrays): each update assigns
+``params[key] = new``, which replaces the layer's array on every backend (in-place ``-=`` on
+an array is not portable). State (v, h, m) is kept per key, created on the first update with
+the parameter's namespace, dtype and device; hyperparameters are Python floats, so a float32
+net stays float32.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from nnxp.backend import array_namespace, device
 from nnxp.errors import NnxpError
 
 
-class SGD:
+def _positive(name: str, value: float) -> float:
+    """value as a Python float if it is > 0, else a one-line NnxpError."""
+    value = float(value)
+    if not value > 0:
+        raise NnxpError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def _fraction(name: str, value: float) -> float:
+    """value as a Python float if 0 <= value < 1, else a one-line NnxpError."""
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise NnxpError(f"{name} must be in [0, 1), got {value!r}")
+    return value
+
+
+def _zeros_like(x: Any) -> Any:
+    """Zeros with x's shape, dtype and device."""
+    xp = array_namespace(x)
+    return xp.zeros(tuple(x.shape), dtype=x.dtype, device=device(x))
+
+
+class Optimizer:
+    """Shared by the optimizers: the learning rate and per-key state arrays."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = _positive("learning rate", lr)
+
+    def _state(self, store: dict[str, Any], key: str, param: Any) -> Any:
+        """store[key], first created as zeros like param."""
+        if key not in store:
+            store[key] = _zeros_like(param)
+        return store[key]
+
+    def update(self, params: Any, grads: dict[str, Any]) -> None:
+        """One step on every key of params, from grads of the same keys."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
     """Stochastic gradient descent: W <- W - lr * dW."""
 
     def __init__(self, lr: float = 0.01) -> None:
-        if not lr > 0:
-            raise NnxpError(f"learning rate must be > 0, got {lr!r}")
-        self.lr = float(lr)
+        super().__init__(lr)
 
     def update(self, params: Any, grads: dict[str, Any]) -> None:
         for key in params:
             params[key] = params[key] - self.lr * grads[key]
 
 
-OPTIMIZERS: dict[str, type] = {"sgd": SGD}
+class Momentum(Optimizer):
+    """v <- momentum * v - lr * dW; W <- W + v."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
+        super().__init__(lr)
+        self.momentum = _fraction("momentum", momentum)
+        self.v: dict[str, Any] = {}
+
+    def update(self, params: Any, grads: dict[str, Any]) -> None:
+        for key in params:
+            v = self.momentum * self._state(self.v, key, params[key]) - self.lr * grads[key]
+            self.v[key] = v
+            params[key] = params[key] + v
 
 
-def get_optimizer(name: str, **kwargs: Any) -> Any:
-    """An optimizer by its lower-case name (``sgd``, ...) with its keyword parameters."""
+class Nesterov(Optimizer):
+    """Nesterov's accelerated gradient in the book's form (http://arxiv.org/abs/1212.0901)."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
+        super().__init__(lr)
+        self.momentum = _fraction("momentum", momentum)
+        self.v: dict[str, Any] = {}
+
+    def update(self, params: Any, grads: dict[str, Any]) -> None:
+        mu, lr = self.momentum, self.lr
+        for key in params:
+            g = grads[key]
+            v = mu * self._state(self.v, key, params[key]) - lr * g
+            self.v[key] = v
+            params[key] = params[key] + (mu * mu) * v - ((1.0 + mu) * lr) * g
+
+
+class AdaGrad(Optimizer):
+    """h <- h + dW * dW; W <- W - lr * dW / (sqrt(h) + 1e-7)."""
+
+    def __init__(self, lr: float = 0.01) -> None:
+        super().__init__(lr)
+        self.h: dict[str, Any] = {}
+
+    def update(self, params: Any, grads: dict[str, Any]) -> None:
+        for key in params:
+            xp = array_namespace(params[key])
+            g = grads[key]
+            h = self._state(self.h, key, params[key]) + g * g
+            self.h[key] = h
+            params[key] = params[key] - self.lr * g / (xp.sqrt(h) + 1e-7)
+
+
+class RMSprop(Optimizer):
+    """h <- decay * h + (1 - decay) * dW * dW; W <- W - lr * dW / (sqrt(h) + 1e-7)."""
+
+    def __init__(self, lr: float = 0.01, decay_rate: float = 0.99) -> None:
+        super().__init__(lr)
+        self.decay_rate = _fraction("decay_rate", decay_rate)
+        self.h: dict[str, Any] = {}
+
+    def update(self, params: Any, grads: dict[str, Any]) -> None:
+        rho = self.decay_rate
+        for key in params:
+            xp = array_namespace(params[key])
+            g = grads[key]
+            h = rho * self._state(self.h, key, params[key]) + (1.0 - rho) * (g * g)
+            self.h[key] = h
+            params[key] = params[key] - self.lr * g / (xp.sqrt(h) + 1e-7)
+
+
+class Adam(Optimizer):
+    """Adam (http://arxiv.org/abs/1412.6980v8) in the book's form, with its bias-corrected lr_t."""
+
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999) -> None:
+        super().__init__(lr)
+        self.beta1 = _fraction("beta1", beta1)
+        self.beta2 = _fraction("beta2", beta2)
+        self.iter = 0
+        self.m: dict[str, Any] = {}
+        self.v: dict[str, Any] = {}
+
+    def update(self, params: Any, grads: dict[str, Any]) -> None:
+        self.iter += 1
+        b1, b2 = self.beta1, self.beta2
+        lr_t = self.lr * math.sqrt(1.0 - b2**self.iter) / (1.0 - b1**self.iter)
+        for key in params:
+            xp = array_namespace(params[key])
+            g = grads[key]
+            m = self._state(self.m, key, params[key])
+            v = self._state(self.v, key, params[key])
+            m = m + (1.0 - b1) * (g - m)
+            v = v + (1.0 - b2) * (g * g - v)
+            self.m[key], self.v[key] = m, v
+            params[key] = params[key] - lr_t * m / (xp.sqrt(v) + 1e-7)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def get_optimizer(name: str, **kwargs: Any) -> Optimizer:
+    """An optimizer by its lower-case name (``sgd``, ``adam``, ...) with its keyword parameters."""
     key = name.lower()
     if key not in OPTIMIZERS:
         raise NnxpError(f"unknown optimizer {name!r}: use one of {', '.join(OPTIMIZERS)}")
