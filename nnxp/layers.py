@@ -6,9 +6,13 @@ handed; backward returns the input gradient and keeps parameter gradients as att
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from nnxp.backend import array_namespace
+import numpy as np
+
+from nnxp.backend import array_namespace, backend_of, device
+from nnxp.errors import NnxpError
 from nnxp.functions import cross_entropy_error, one_hot, sigmoid, softmax
 
 
@@ -136,3 +140,119 @@ class SoftmaxWithLoss:
             t = array_namespace(t).astype(t, y.dtype)
         dx = (y - t) / batch_size
         return dx if isinstance(dout, int | float) and dout == 1 else dx * dout
+
+
+class Dropout:
+    """Drops each input with probability dropout_ratio in training; scales by the rest after.
+
+    Masks are drawn on the host from a NumPy generator seeded per layer and moved to the
+    input's device, so one seed gives the same masks on every backend. ``keep_mask = True``
+    reuses the last mask (for checking gradients: the loss must be one function).
+    """
+
+    train_flg_aware = True
+
+    def __init__(
+        self, dropout_ratio: float = 0.5, seed: int | Sequence[int] | None = None
+    ) -> None:
+        if not 0.0 <= dropout_ratio < 1.0:
+            raise NnxpError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
+        self.dropout_ratio = float(dropout_ratio)
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.keep_mask = False
+        self.mask = None
+
+    def forward(self, x: Any, train_flg: bool = True) -> Any:
+        xp = array_namespace(x)
+        if not train_flg:
+            return x * (1.0 - self.dropout_ratio)
+        if not (self.keep_mask and self.mask is not None and tuple(self.mask.shape) == x.shape):
+            host = self.rng.random(tuple(x.shape)) > self.dropout_ratio
+            self.mask = backend_of(x).asarray(host)
+        return xp.where(self.mask, x, 0.0)
+
+    def backward(self, dout: Any) -> Any:
+        xp = array_namespace(dout)
+        return xp.where(self.mask, dout, 0.0)
+
+
+class BatchNormalization:
+    """Normalises each feature over the batch, then scales by gamma and shifts by beta.
+
+    Training uses the batch's mean and variance and updates running averages (weight
+    ``momentum`` on the old value); inference uses the running averages. A 4-D input
+    (N, C, H, W) is normalised per feature C*H*W, as the book's layer does, so gamma and beta
+    have that many entries.
+    """
+
+    train_flg_aware = True
+    eps = 10e-7
+    """The book's guard added to the variance."""
+
+    def __init__(
+        self,
+        gamma: Any,
+        beta: Any,
+        momentum: float = 0.9,
+        running_mean: Any = None,
+        running_var: Any = None,
+    ) -> None:
+        self.gamma = gamma
+        self.beta = beta
+        self.momentum = float(momentum)
+        self.running_mean = running_mean
+        self.running_var = running_var
+        self.input_shape: tuple[int, ...] | None = None
+        self.batch_size = None
+        self.xc = None
+        self.xn = None
+        self.std = None
+        self.dgamma = None
+        self.dbeta = None
+
+    def forward(self, x: Any, train_flg: bool = True) -> Any:
+        xp = array_namespace(x)
+        self.input_shape = tuple(x.shape)
+        if x.ndim != 2:
+            x = xp.reshape(x, (x.shape[0], -1))
+        return xp.reshape(self._forward(x, train_flg), self.input_shape)
+
+    def _forward(self, x: Any, train_flg: bool) -> Any:
+        xp = array_namespace(x)
+        if self.running_mean is None:
+            features = (x.shape[1],)
+            self.running_mean = xp.zeros(features, dtype=x.dtype, device=device(x))
+            self.running_var = xp.zeros(features, dtype=x.dtype, device=device(x))
+        if train_flg:
+            mu = xp.mean(x, axis=0)
+            xc = x - mu
+            var = xp.mean(xc**2, axis=0)
+            std = xp.sqrt(var + self.eps)
+            xn = xc / std
+            self.batch_size = x.shape[0]
+            self.xc, self.xn, self.std = xc, xn, std
+            m = self.momentum
+            self.running_mean = m * self.running_mean + (1.0 - m) * mu
+            self.running_var = m * self.running_var + (1.0 - m) * var
+        else:
+            xn = (x - self.running_mean) / xp.sqrt(self.running_var + self.eps)
+        return self.gamma * xn + self.beta
+
+    def backward(self, dout: Any) -> Any:
+        """dx in the input's shape; dgamma and dbeta as attributes (the book's formulas)."""
+        xp = array_namespace(dout)
+        if dout.ndim != 2:
+            dout = xp.reshape(dout, (dout.shape[0], -1))
+        return xp.reshape(self._backward(dout), self.input_shape)
+
+    def _backward(self, dout: Any) -> Any:
+        xp = array_namespace(dout)
+        self.dbeta = xp.sum(dout, axis=0)
+        self.dgamma = xp.sum(self.xn * dout, axis=0)
+        dxn = self.gamma * dout
+        dxc = dxn / self.std
+        dstd = -xp.sum((dxn * self.xc) / (self.std * self.std), axis=0)
+        dvar = 0.5 * dstd / self.std
+        dxc = dxc + (2.0 / self.batch_size) * self.xc * dvar
+        dmu = xp.sum(dxc, axis=0)
+        return dxc - dmu / self.batch_size

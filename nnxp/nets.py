@@ -15,7 +15,15 @@ from nnxp.backend import Backend, get_backend
 from nnxp.errors import NnxpError
 from nnxp.functions import identity_function, sigmoid
 from nnxp.gradient import central_difference
-from nnxp.layers import Affine, Identity, Relu, Sigmoid, SoftmaxWithLoss
+from nnxp.layers import (
+    Affine,
+    BatchNormalization,
+    Dropout,
+    Identity,
+    Relu,
+    Sigmoid,
+    SoftmaxWithLoss,
+)
 
 ACTIVATIONS: dict[str, type] = {"relu": Relu, "sigmoid": Sigmoid, "identity": Identity}
 
@@ -93,6 +101,8 @@ class Network:
     """Layers, a loss layer and live params; the methods the book's nets share."""
 
     model: str = ""
+    train_flg: bool = False
+    """The mode predict uses when not told; True only while a net differentiates numerically."""
 
     def __init__(self, backend: str | Backend, dtype: str) -> None:
         self.backend = get_backend(backend, dtype=dtype)
@@ -129,16 +139,24 @@ class Network:
                 self.layers.append(ACTIVATIONS[activation]())
         self.params = ParamMap(slots)
 
-    def predict(self, x: Any) -> Any:
-        """The output layer's scores (before softmax), as the book's layered nets return."""
+    def predict(self, x: Any, train_flg: bool | None = None) -> Any:
+        """The output layer's scores (before softmax), as the book's layered nets return.
+
+        ``train_flg`` goes to the layers that act differently in training (Dropout,
+        BatchNormalization); None means the net's mode ``self.train_flg`` (inference).
+        """
         x = self.backend.adopt(x, self.dtype)
+        train_flg = self.train_flg if train_flg is None else train_flg
         for layer in self.layers:
-            x = layer.forward(x)
+            if getattr(layer, "train_flg_aware", False):
+                x = layer.forward(x, train_flg)
+            else:
+                x = layer.forward(x)
         return x
 
-    def loss(self, x: Any, t: Any) -> Any:
+    def loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Any:
         """Cross-entropy of the softmax of predict(x) against t, plus any weight decay."""
-        y = self.predict(x)
+        y = self.predict(x, train_flg)
         loss = self.last_layer.forward(y, self.backend.adopt(t, self.dtype))
         if self.weight_decay_lambda:
             xp = self.backend.xp
@@ -158,8 +176,8 @@ class Network:
         return float(hits) / float(y.shape[0])
 
     def gradient(self, x: Any, t: Any) -> dict[str, Any]:
-        """Gradients of loss(x, t) for every parameter, by backpropagation."""
-        self.loss(x, t)
+        """Gradients of loss(x, t) for every parameter, by backpropagation (training mode)."""
+        self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
@@ -259,7 +277,125 @@ class MultiLayerNet(Network):
         }
 
 
-MODELS: dict[str, type[Network]] = {"two-layer": TwoLayerNet, "multi-layer": MultiLayerNet}
+class ModalNetwork(Network):
+    """A net with layers that act differently in training (Dropout, BatchNormalization).
+
+    Its numerical gradient differentiates the training-mode loss, the function gradient()
+    differentiates, as the book's MultiLayerNetExtend does; running statistics (``buffers``)
+    are restored afterwards. Dropout masks must be held for the two to agree:
+    ``keep_dropout_masks()`` before calling gradient() and numerical_gradient().
+    """
+
+    def __init__(self, backend: str | Backend, dtype: str) -> None:
+        super().__init__(backend, dtype)
+        self.buffers = ParamMap({})
+
+    def keep_dropout_masks(self, keep: bool = True) -> None:
+        """Make every Dropout layer reuse its last mask (or draw anew, with keep=False)."""
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.keep_mask = keep
+
+    def numerical_gradient(self, x: Any, t: Any) -> dict[str, Any]:
+        saved = dict(self.buffers.items())
+        self.train_flg = True
+        try:
+            return super().numerical_gradient(x, t)
+        finally:
+            self.train_flg = False
+            for key, value in saved.items():
+                self.buffers[key] = value
+
+
+class MultiLayerNetExtend(ModalNetwork):
+    """MultiLayerNet with optional Dropout and BatchNormalization, the book's chapter 6.
+
+    Each hidden layer is Affine, then BatchNormalization (gamma{i}, beta{i}) if
+    use_batchnorm, then the activation, then Dropout if use_dropout. With neither, a seed
+    gives the same weights as MultiLayerNet. ``buffers`` holds the running statistics
+    (running_mean{i}, running_var{i}) that inference uses and a saved model must keep.
+    """
+
+    model = "multi-layer-extend"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size_list: list[int],
+        output_size: int,
+        activation: str = "relu",
+        weight_init_std: float | str = "relu",
+        weight_decay_lambda: float = 0.0,
+        use_dropout: bool = False,
+        dropout_ratio: float = 0.5,
+        use_batchnorm: bool = False,
+        *,
+        backend: str | Backend = "numpy",
+        dtype: str = "float32",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(backend, dtype)
+        if activation not in ACTIVATIONS:
+            raise NnxpError(
+                f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
+            )
+        self.input_size, self.output_size = input_size, output_size
+        self.hidden_size_list = [int(n) for n in hidden_size_list]
+        self.activation, self.weight_init_std = activation, weight_init_std
+        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.use_dropout, self.dropout_ratio = bool(use_dropout), float(dropout_ratio)
+        self.use_batchnorm = bool(use_batchnorm)
+        be, xp = self.backend, self.backend.xp
+        rng = be.rng(seed)
+        sizes = [input_size, *self.hidden_size_list, output_size]
+        slots: dict[str, tuple[Any, str]] = {}
+        buffers: dict[str, tuple[Any, str]] = {}
+        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), 1):
+            std = init_std(weight_init_std, fan_in)
+            W = be.asarray((std * rng.standard_normal((fan_in, fan_out))).astype(self.dtype))
+            affine = Affine(W, be.zeros((fan_out,)))
+            self.layers.append(affine)
+            slots[f"W{i}"], slots[f"b{i}"] = (affine, "W"), (affine, "b")
+            if i == len(sizes) - 1:
+                break
+            if self.use_batchnorm:
+                ones = xp.ones((fan_out,), dtype=be.float_dtype(), device=be.device)
+                norm = BatchNormalization(
+                    ones, be.zeros((fan_out,)),
+                    running_mean=be.zeros((fan_out,)), running_var=be.zeros((fan_out,)),
+                )
+                self.layers.append(norm)
+                slots[f"gamma{i}"], slots[f"beta{i}"] = (norm, "gamma"), (norm, "beta")
+                buffers[f"running_mean{i}"] = (norm, "running_mean")
+                buffers[f"running_var{i}"] = (norm, "running_var")
+            self.layers.append(ACTIVATIONS[activation]())
+            if self.use_dropout:
+                layer_seed = None if seed is None else (seed, i)
+                self.layers.append(Dropout(self.dropout_ratio, seed=layer_seed))
+        self.params = ParamMap(slots)
+        self.buffers = ParamMap(buffers)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "input_size": self.input_size,
+            "hidden_size_list": list(self.hidden_size_list),
+            "output_size": self.output_size,
+            "activation": self.activation,
+            "weight_init_std": self.weight_init_std,
+            "weight_decay_lambda": self.weight_decay_lambda,
+            "use_dropout": self.use_dropout,
+            "dropout_ratio": self.dropout_ratio,
+            "use_batchnorm": self.use_batchnorm,
+        }
+
+
+MODELS: dict[str, type[Network]] = {
+    "two-layer": TwoLayerNet,
+    "multi-layer": MultiLayerNet,
+    "multi-layer-extend": MultiLayerNetExtend,
+}
 
 
 def build(
