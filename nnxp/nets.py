@@ -414,3 +414,6 @@ def build(
         return MODELS[model](**config, backend=backend, dtype=dtype, seed=seed)
     except TypeError as exc:
         raise NnxpError(f"bad config for model {model!r}: {exc}") from None
+
+
+import nnxp.convnets  # noqa: E402, F401  (adds simple-conv and deep-conv to MODELS)

@@ -1,0 +1,159 @@
+"""Convolution and pooling through im2col, the book's chapter 7, with the Array API only.
+
+im2col gathers every filter window of a batch of images into one row of a 2-D array, so a
+convolution is one matrix product; col2im is its adjoint, adding each row back onto the
+windows it came from. Both take slices (with a step for the stride) of the padded images:
+im2col stacks them, col2im adds them back with array-api-extra's ``at(...).add`` on a buffer
+it owns. Nothing here scatters with fancy indices or writes into its inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_extra as xpx
+
+from nnxp.backend import array_namespace, device
+from nnxp.errors import NnxpError
+
+
+def conv_output_size(size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
+    """Positions a filter of filter_size takes along an axis of size, as the book's out_h."""
+    if stride < 1 or pad < 0 or size + 2 * pad < filter_size:
+        raise NnxpError(
+            f"a filter of {filter_size} with stride {stride} and pad {pad} does not fit an "
+            f"input of {size}: use a smaller filter or more padding"
+        )
+    return (size + 2 * pad - filter_size) // stride + 1
+
+
+def _pad(x: Any, pad: int) -> Any:
+    """x (N, C, H, W) with pad zeros around H and W."""
+    if pad == 0:
+        return x
+    return xpx.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+
+
+def im2col(
+    input_data: Any, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
+) -> Any:
+    """Images (N, C, H, W) as rows (N*out_h*out_w, C*filter_h*filter_w), one per window.
+
+    Row order is (n, y, x) and column order (c, fy, fx), as the book's im2col.
+    """
+    xp = array_namespace(input_data)
+    N, C, H, W = input_data.shape
+    out_h = conv_output_size(H, filter_h, stride, pad)
+    out_w = conv_output_size(W, filter_w, stride, pad)
+    img = _pad(input_data, pad)
+    pieces = []
+    for y in range(filter_h):
+        y_end = y + stride * (out_h - 1) + 1
+        for x in range(filter_w):
+            x_end = x + stride * (out_w - 1) + 1
+            pieces.append(img[:, :, y:y_end:stride, x:x_end:stride])
+    col = xp.stack(pieces, axis=2)
+    col = xp.reshape(col, (N, C, filter_h, filter_w, out_h, out_w))
+    col = xp.permute_dims(col, (0, 4, 5, 1, 2, 3))
+    return xp.reshape(col, (N * out_h * out_w, C * filter_h * filter_w))
+
+
+def col2im(
+    col: Any,
+    input_shape: tuple[int, int, int, int],
+    filter_h: int,
+    filter_w: int,
+    stride: int = 1,
+    pad: int = 0,
+) -> Any:
+    """The adjoint of im2col: rows added back onto the windows of images of input_shape."""
+    xp = array_namespace(col)
+    N, C, H, W = input_shape
+    out_h = conv_output_size(H, filter_h, stride, pad)
+    out_w = conv_output_size(W, filter_w, stride, pad)
+    col = xp.reshape(col, (N, out_h, out_w, C, filter_h, filter_w))
+    col = xp.permute_dims(col, (0, 3, 4, 5, 1, 2))
+    img = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=col.dtype, device=device(col))
+    for y in range(filter_h):
+        y_end = y + stride * (out_h - 1) + 1
+        for x in range(filter_w):
+            x_end = x + stride * (out_w - 1) + 1
+            window = (slice(None), slice(None), slice(y, y_end, stride), slice(x, x_end, stride))
+            img = xpx.at(img, window).add(col[:, :, y, x, :, :])
+    return img[:, :, pad : H + pad, pad : W + pad]
+
+
+class Convolution:
+    """Filters W (FN, C, FH, FW) and biases b (FN,) slid over images (N, C, H, W)."""
+
+    def __init__(self, W: Any, b: Any, stride: int = 1, pad: int = 0) -> None:
+        self.W = W
+        self.b = b
+        self.stride = int(stride)
+        self.pad = int(pad)
+        self.x_shape: tuple[int, int, int, int] | None = None
+        self.col = None
+        self.col_W = None
+        self.dW = None
+        self.db = None
+
+    def forward(self, x: Any) -> Any:
+        xp = array_namespace(x)
+        FN, C, FH, FW = self.W.shape
+        N, _, H, W = x.shape
+        out_h = conv_output_size(H, FH, self.stride, self.pad)
+        out_w = conv_output_size(W, FW, self.stride, self.pad)
+        col = im2col(x, FH, FW, self.stride, self.pad)
+        col_W = xp.reshape(self.W, (FN, -1)).T
+        out = col @ col_W + self.b
+        out = xp.permute_dims(xp.reshape(out, (N, out_h, out_w, FN)), (0, 3, 1, 2))
+        self.x_shape = tuple(x.shape)
+        self.col = col
+        self.col_W = col_W
+        return out
+
+    def backward(self, dout: Any) -> Any:
+        """dx by col2im; dW and db as attributes, in W's and b's shapes."""
+        xp = array_namespace(dout)
+        FN, C, FH, FW = self.W.shape
+        dout = xp.reshape(xp.permute_dims(dout, (0, 2, 3, 1)), (-1, FN))
+        self.db = xp.sum(dout, axis=0)
+        self.dW = xp.reshape((self.col.T @ dout).T, (FN, C, FH, FW))
+        dcol = dout @ self.col_W.T
+        return col2im(dcol, self.x_shape, FH, FW, self.stride, self.pad)
+
+
+class Pooling:
+    """Max pooling over pool_h x pool_w windows of each channel.
+
+    Padding adds zeros, as the book's im2col does, so it only matters for negative inputs.
+    """
+
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0) -> None:
+        self.pool_h = int(pool_h)
+        self.pool_w = int(pool_w)
+        self.stride = int(stride)
+        self.pad = int(pad)
+        self.x_shape: tuple[int, int, int, int] | None = None
+        self.arg_max = None
+
+    def forward(self, x: Any) -> Any:
+        xp = array_namespace(x)
+        N, C, H, W = x.shape
+        out_h = conv_output_size(H, self.pool_h, self.stride, self.pad)
+        out_w = conv_output_size(W, self.pool_w, self.stride, self.pad)
+        col = im2col(x, self.pool_h, self.pool_w, self.stride, self.pad)
+        col = xp.reshape(col, (-1, self.pool_h * self.pool_w))
+        self.arg_max = xp.argmax(col, axis=1)
+        out = xp.max(col, axis=1)
+        self.x_shape = tuple(x.shape)
+        return xp.permute_dims(xp.reshape(out, (N, out_h, out_w, C)), (0, 3, 1, 2))
+
+    def backward(self, dout: Any) -> Any:
+        """Each gradient goes to the window's maximum (the first one, on ties)."""
+        xp = array_namespace(dout)
+        pool_size = self.pool_h * self.pool_w
+        dout = xp.reshape(xp.permute_dims(dout, (0, 2, 3, 1)), (-1, 1))
+        slots = xp.arange(pool_size, dtype=self.arg_max.dtype, device=device(dout))
+        dmax = xp.where(self.arg_max[:, None] == slots, dout, 0.0)
+        return col2im(dmax, self.x_shape, self.pool_h, self.pool_w, self.stride, self.pad)
