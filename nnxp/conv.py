@@ -116,9 +116,9 @@ class Convolution:
         """dx by col2im; dW and db as attributes, in W's and b's shapes."""
         xp = array_namespace(dout)
         FN, C, FH, FW = self.W.shape
+        self.db = xp.sum(dout, axis=(0, 2, 3))
         dout = xp.reshape(xp.permute_dims(dout, (0, 2, 3, 1)), (-1, FN))
-        self.db = xp.sum(dout, axis=0)
-        self.dW = xp.reshape((self.col.T @ dout).T, (FN, C, FH, FW))
+        self.dW = xp.reshape(dout.T @ self.col, (FN, C, FH, FW))
         dcol = dout @ self.col_W.T
         return col2im(dcol, self.x_shape, FH, FW, self.stride, self.pad)
 

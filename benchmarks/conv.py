@@ -1,0 +1,220 @@
+"""Convolution forward + backward on SimpleConvNet's shapes: nnxp's im2col layer against a
+plain nested-loop NumPy convolution and PyTorch's CPU conv2d with autograd.
+
+Shapes: a batch of 100 images 1x28x28, 30 filters 5x5, stride 1, no padding (the book's
+chapter 7). Each case runs forward then backward with the same upstream gradient. The loop
+convolution is timed on the first few images (--loop-images) and scaled by 100 / that
+number: its cost is linear in the batch, one Python iteration per (image, filter, y, x).
+Every library runs on --threads threads (default 1: the machines here are shared, and a
+second BLAS thread waiting on a busy core made timings swing tenfold). Medians after warm-up;
+prints a table and writes benchmarks/results/conv.json with the machine (CPU model, threads,
+library versions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nnxp.backend import get_backend  # noqa: E402
+from nnxp.conv import Convolution  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "conv.json"
+N, C, H, W = 100, 1, 28, 28
+FN, FH, FW = 30, 5, 5
+
+
+def machine() -> dict[str, object]:
+    """CPU model, thread counts and library versions of this machine."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, object] = {
+        "cpu": model,
+        "threads": os.cpu_count(),
+        "threads_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [
+            {k: pool.get(k) for k in ("internal_api", "num_threads", "version")}
+            for pool in threadpool_info()
+        ]
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+def limit_threads(threads: int) -> bool:
+    """Run BLAS (through threadpoolctl) and torch on ``threads`` threads; False if BLAS can't be."""
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return False
+    threadpool_limits(limits=threads)
+    return True
+
+
+def median_time(fn: Callable[[], object], repeat: int, warmup: int) -> tuple[float, list[float]]:
+    """Median and all wall times of ``repeat`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def loop_conv_forward_backward(x, Wt, b, dout):
+    """The convolution written plainly: a Python loop over image, filter and output pixel."""
+    n_img, _, h, w = x.shape
+    fn, _, fh, fw = Wt.shape
+    out_h, out_w = h - fh + 1, w - fw + 1
+    out = np.zeros((n_img, fn, out_h, out_w), dtype=x.dtype)
+    for n in range(n_img):
+        for f in range(fn):
+            for i in range(out_h):
+                for j in range(out_w):
+                    out[n, f, i, j] = np.sum(x[n, :, i : i + fh, j : j + fw] * Wt[f]) + b[f]
+    dx, dW = np.zeros_like(x), np.zeros_like(Wt)
+    db = dout.sum(axis=(0, 2, 3))
+    for n in range(n_img):
+        for f in range(fn):
+            for i in range(out_h):
+                for j in range(out_w):
+                    g = dout[n, f, i, j]
+                    dW[f] += g * x[n, :, i : i + fh, j : j + fw]
+                    dx[n, :, i : i + fh, j : j + fw] += g * Wt[f]
+    return out, dx, dW, db
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs of each fast case")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs before timing")
+    parser.add_argument("--loop-images", type=int, default=2,
+                        help="images the loop convolution is timed on (then scaled to 100)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
+    parser.add_argument("--out", default=str(RESULTS), help="JSON file to write")
+    args = parser.parse_args(argv)
+    limited = limit_threads(args.threads)
+
+    rng = np.random.default_rng(0)
+    x = rng.random((N, C, H, W)).astype(args.dtype)
+    Wt = (0.01 * rng.standard_normal((FN, C, FH, FW))).astype(args.dtype)
+    b = np.zeros(FN, dtype=args.dtype)
+    dout = rng.standard_normal((N, FN, H - FH + 1, W - FW + 1)).astype(args.dtype)
+    seconds: dict[str, dict[str, object]] = {}
+
+    def nnxp_case(backend_name: str) -> Callable[[], object]:
+        be = get_backend(backend_name, dtype=args.dtype)
+        layer = Convolution(be.asarray(Wt), be.asarray(b))
+        xb, db_ = be.asarray(x), be.asarray(dout)
+
+        def run() -> object:
+            layer.forward(xb)
+            dx = layer.backward(db_)
+            be.synchronize()
+            return dx
+
+        out = be.to_numpy(layer.forward(xb))
+        ref = loop_conv_forward_backward(x[:1], Wt, b, dout[:1])[0]
+        np.testing.assert_allclose(out[:1], ref, rtol=1e-4, atol=1e-5)
+        return run
+
+    median, times = median_time(nnxp_case("numpy"), args.repeat, args.warmup)
+    seconds["nnxp im2col (numpy)"] = {"median": median, "all": times}
+
+    k = args.loop_images
+    loop_args = (x[:k], Wt, b, dout[:k])
+    median, times = median_time(lambda: loop_conv_forward_backward(*loop_args), 3, 1)
+    seconds["plain loop (numpy)"] = {
+        "median": median * N / k, "all": [t * N / k for t in times],
+        "measured_images": k, "scaled_by": N / k,
+    }
+
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        torch = None
+    if torch is not None:
+        median, times = median_time(nnxp_case("torch"), args.repeat, args.warmup)
+        seconds["nnxp im2col (torch backend)"] = {"median": median, "all": times}
+        xt = torch.from_numpy(x)
+        Wtt = torch.from_numpy(Wt).requires_grad_(True)
+        bt = torch.from_numpy(b).requires_grad_(True)
+        dt = torch.from_numpy(dout)
+
+        def torch_run() -> object:
+            xg = xt.detach().requires_grad_(True)
+            Wtt.grad = bt.grad = None
+            F.conv2d(xg, Wtt, bt).backward(dt)
+            return xg.grad
+
+        median, times = median_time(torch_run, args.repeat, args.warmup)
+        seconds["torch conv2d + autograd (CPU)"] = {"median": median, "all": times}
+
+    base = seconds["nnxp im2col (numpy)"]["median"]
+    ratios = {name: entry["median"] / base for name, entry in seconds.items()}
+    result = {
+        "benchmark": "conv",
+        "what": "Convolution forward + backward, batch 100 of 1x28x28, 30 filters 5x5",
+        "dtype": args.dtype,
+        "repeat": args.repeat,
+        "warmup": args.warmup,
+        "threads": args.threads,
+        "blas_threads_limited": limited,
+        "machine": machine(),
+        "seconds": seconds,
+        "ratio_to_nnxp_numpy": ratios,
+    }
+    print(f"{'case':<34} {'median ms':>10} {'x nnxp(numpy)':>14}")
+    for name, entry in seconds.items():
+        print(f"{name:<34} {1e3 * entry['median']:>10.2f} {ratios[name]:>14.2f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
