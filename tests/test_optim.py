@@ -191,3 +191,29 @@ def test_bad_settings_are_one_line_errors(name, kwargs, message) -> None:
 @pytest.mark.host
 def test_names_are_case_insensitive() -> None:
     assert type(get_optimizer("Adam", lr=0.01)).__name__ == "Adam"
+
+
+def test_compare_optimizers_records_a_loss_per_update(backend) -> None:
+    from nnxp.plot_optimizers import compare_optimizers
+
+    rng = np.random.default_rng(0)
+    x, t = rng.random((20, 12)), rng.integers(0, 10, 20)
+    losses = compare_optimizers(x, t, iterations=3, batch_size=4, hidden_size_list=[5],
+                                backend=backend, dtype="float64")
+    assert list(losses) == ["sgd", "momentum", "adagrad", "adam"]
+    assert all(len(v) == 3 and np.all(np.isfinite(v)) for v in losses.values())
+    again = compare_optimizers(x, t, ["adam"], iterations=3, batch_size=4, hidden_size_list=[5],
+                               backend="numpy", dtype="float64")
+    np.testing.assert_allclose(again["adam"], losses["adam"], rtol=1e-10)
+
+
+@pytest.mark.host
+def test_optimizer_comparison_png(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    from nnxp.plot_optimizers import plot_optimizer_comparison, smooth_curve
+
+    curve = list(np.linspace(2.0, 0.1, 40))
+    path = plot_optimizer_comparison({"sgd": curve, "adam": curve[::-1]}, tmp_path / "o.png")
+    assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.endswith("o.png")
+    assert len(smooth_curve(curve)) == 40
+    np.testing.assert_allclose(smooth_curve(np.ones(30)), np.ones(30))
