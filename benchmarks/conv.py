@@ -54,6 +54,7 @@ def machine() -> dict[str, object]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "load_average_1m_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     try:
         from threadpoolctl import threadpool_info
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(RESULTS), help="JSON file to write")
     args = parser.parse_args(argv)
     limited = limit_threads(args.threads)
+    host = machine()
 
     rng = np.random.default_rng(0)
     x = rng.random((N, C, H, W)).astype(args.dtype)
@@ -203,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": args.warmup,
         "threads": args.threads,
         "blas_threads_limited": limited,
-        "machine": machine(),
+        "machine": host,
         "seconds": seconds,
         "ratio_to_nnxp_numpy": ratios,
     }

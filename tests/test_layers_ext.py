@@ -144,6 +144,7 @@ def test_extend_backprop_matches_numerical_gradient(backend, options) -> None:
     numerical = net.numerical_gradient(x, t)
     assert set(grads) == set(numerical) == set(net.params)
     for key in grads:
+        assert np.count_nonzero(backend.to_numpy(grads[key])) > 0, f"{key}: no gradient flows"
         assert_close(grads[key], backend.to_numpy(numerical[key]), backend, rtol=1e-5, atol=1e-7)
 
 
