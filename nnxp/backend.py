@@ -71,7 +71,7 @@ class Backend:
             dtype = self.float_dtype(dtype)
         if self.name == "numpy":
             return np.asarray(host, dtype=dtype)
-        host = np.ascontiguousarray(host)
+        host = np.asarray(host, order="C")
         return self.xp.asarray(host, dtype=dtype, device=self.device)
 
     def adopt(self, x: Any, dtype: str | None = None) -> Any:
