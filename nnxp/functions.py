@@ -93,16 +93,25 @@ def softmax_cross_entropy(x: Any, t: Any) -> Any:
     The same loss without the book's delta: it never takes log(0), and its gradient is exactly
     SoftmaxWithLoss's (y - t) / N, so a gradient check measures backprop and not the delta.
     """
+    return softmax_and_cross_entropy(x, t)[1]
+
+
+def softmax_and_cross_entropy(x: Any, t: Any) -> tuple[Any, Any]:
+    """(softmax(x), softmax_cross_entropy(x, t)) from one exponential of the scores."""
     xp = array_namespace(x, t)
     if x.ndim == 1:
         one_hot_row = tuple(t.shape) == tuple(x.shape)
-        x = xp.reshape(x, (1, -1))
-        t = xp.reshape(t, (1, -1) if one_hot_row else (1,))
+        y, loss = softmax_and_cross_entropy(
+            xp.reshape(x, (1, -1)), xp.reshape(t, (1, -1) if one_hot_row else (1,))
+        )
+        return xp.reshape(y, (-1,)), loss
     shifted = x - xp.max(x, axis=-1, keepdims=True)
-    log_y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+    e = xp.exp(shifted)
+    total = xp.sum(e, axis=-1, keepdims=True)
+    y = e / total
     batch_size = x.shape[0]
     if t.ndim == x.ndim:
         t = xp.astype(t, x.dtype) if t.dtype != x.dtype else t
-        return -xp.sum(t * log_y) / batch_size
-    picked = xp.take_along_axis(log_y, xp.astype(t, xp.int64)[:, None], axis=1)
-    return -xp.sum(picked) / batch_size
+        return y, -xp.sum(t * (shifted - xp.log(total))) / batch_size
+    picked = xp.take_along_axis(shifted, xp.astype(t, xp.int64)[:, None], axis=1)
+    return y, (xp.sum(xp.log(total)) - xp.sum(picked)) / batch_size

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnxp.backend import array_namespace
-from nnxp.functions import one_hot, sigmoid, softmax, softmax_cross_entropy
+from nnxp.functions import one_hot, sigmoid, softmax_and_cross_entropy
 
 
 class MulLayer:
@@ -125,8 +125,7 @@ class SoftmaxWithLoss:
 
     def forward(self, x: Any, t: Any) -> Any:
         self.t = t
-        self.y = softmax(x)
-        self.loss = softmax_cross_entropy(x, t)
+        self.y, self.loss = softmax_and_cross_entropy(x, t)
         return self.loss
 
     def backward(self, dout: Any = 1) -> Any:

@@ -111,3 +111,23 @@ def test_cross_entropy_is_non_negative(backend, x, data):
     labels = data.draw(hnp.arrays(np.int64, x.shape[0], elements=st.integers(0, x.shape[1] - 1)))
     loss = float(cross_entropy_error(softmax(arr(backend, x)), backend.asarray(labels)))
     assert loss >= -1e-7  # the book's delta: at worst -log(1 + 1e-7), just above -1e-7
+
+
+def test_exact_softmax_cross_entropy_matches_the_books_to_its_delta(backend):
+    from nnxp.functions import softmax_and_cross_entropy, softmax_cross_entropy
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((7, 5)) * 3
+    labels = rng.integers(0, 5, size=7)
+    xa, ta = arr(backend, x), backend.asarray(labels)
+    book = float(cross_entropy_error(softmax(xa), ta))
+    exact = float(softmax_cross_entropy(xa, ta))
+    log_y = x - x.max(axis=1, keepdims=True)
+    log_y -= np.log(np.exp(log_y).sum(axis=1, keepdims=True))
+    assert exact == pytest.approx(-log_y[np.arange(7), labels].mean(), rel=1e-13)
+    assert exact == pytest.approx(book, rel=1e-5)
+    y, loss = softmax_and_cross_entropy(xa, arr(backend, np.eye(5)[labels]))
+    assert_close(y, np.exp(log_y), backend, rtol=1e-12)
+    assert float(loss) == pytest.approx(exact, rel=1e-13)
+    assert float(softmax_cross_entropy(arr(backend, x[0]), arr(backend, labels[0]))) == pytest.approx(
+        -log_y[0, labels[0]], rel=1e-13)
