@@ -124,16 +124,15 @@ class SoftmaxWithLoss:
         self.t = None
 
     def forward(self, x: Any, t: Any) -> Any:
+        if t.ndim != x.ndim:
+            t = one_hot(t, x.shape[-1], x.dtype)
+        elif t.dtype != x.dtype:
+            t = array_namespace(t).astype(t, x.dtype)
         self.t = t
         self.y, self.loss = softmax_and_cross_entropy(x, t)
         return self.loss
 
     def backward(self, dout: Any = 1) -> Any:
-        y, t = self.y, self.t
-        batch_size = 1 if y.ndim == 1 else y.shape[0]
-        if t.ndim != y.ndim:
-            t = one_hot(t, y.shape[-1], y.dtype)
-        elif t.dtype != y.dtype:
-            t = array_namespace(t).astype(t, y.dtype)
-        dx = (y - t) / batch_size
+        batch_size = 1 if self.y.ndim == 1 else self.y.shape[0]
+        dx = (self.y - self.t) / batch_size
         return dx if isinstance(dout, int | float) and dout == 1 else dx * dout
