@@ -22,6 +22,7 @@ import time
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from nnxp.errors import DatasetError
 
@@ -76,6 +77,11 @@ def _url(base: str, fname: str) -> str:
     return base.rstrip("/") + "/" + fname
 
 
+def _one_line(exc: object) -> str:
+    """An exception's text on one line (errors and warnings here are one line each)."""
+    return " ".join(str(exc).split())
+
+
 def fetch(
     fname: str,
     folder: Path,
@@ -126,17 +132,17 @@ def fetch(
                 requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema,
             ) as exc:
-                failures.append(f"{url}: bad URL ({exc})")
+                failures.append(f"{url}: bad URL ({_one_line(exc)})")
                 break
             except requests.RequestException as exc:
                 failures.append(f"{url}: {type(exc).__name__}")
             except ValueError as exc:
                 if "does not match" not in str(exc):
-                    raise DatasetError(f"{fname}: {exc}; fix the digest registry") from None
+                    raise DatasetError(f"{fname}: {_one_line(exc)}; fix the registry") from None
                 failures.append(f"{url}: digest mismatch")
             except OSError as exc:
                 raise DatasetError(
-                    f"cannot write {folder / fname} ({exc.strerror or exc}); "
+                    f"cannot write {folder / fname} ({_one_line(exc.strerror or exc)}); "
                     "set NNXP_CACHE_DIR to a writable folder"
                 ) from None
     tried = "; ".join(failures) or "no mirrors configured"
@@ -146,7 +152,7 @@ def fetch(
 def download_mnist(
     folder: Path,
     files: Sequence[str] | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> dict[str, Path]:
     """The MNIST gz files (default: every file of MNIST_DIGESTS) in ``folder``, each
     fetched as :func:`fetch` does (``kwargs`` are passed on)."""
@@ -177,7 +183,7 @@ def probe(
                 )
         except Exception as exc:  # any failure means "not reachable", never a crash
             reason = getattr(exc, "reason", None) or exc
-            answers.put((base, f"{type(exc).__name__}: {reason}"))
+            answers.put((base, f"{type(exc).__name__}: {_one_line(reason)}"))
 
     for base in bases:
         threading.Thread(target=ask, args=(base,), daemon=True).start()
