@@ -19,6 +19,7 @@ import os
 import queue
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -114,6 +115,7 @@ def fetch(
     failures: list[str] = []
     for base in bases:
         url = _url(base, fname)
+        answers: list[str] = []
         for attempt in range(retries + 1):
             if attempt:
                 time.sleep(backoff * attempt)
@@ -124,7 +126,7 @@ def fetch(
                 return Path(path)
             except requests.HTTPError as exc:
                 status = getattr(exc.response, "status_code", None)
-                failures.append(f"{url}: HTTP {status}")
+                answers.append(f"HTTP {status}")
                 if status is not None and 400 <= status < 500 and status not in (408, 429):
                     break
             except (
@@ -132,19 +134,21 @@ def fetch(
                 requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema,
             ) as exc:
-                failures.append(f"{url}: bad URL ({_one_line(exc)})")
+                answers.append(f"bad URL ({_one_line(exc)})")
                 break
             except requests.RequestException as exc:
-                failures.append(f"{url}: {type(exc).__name__}")
+                answers.append(type(exc).__name__)
             except ValueError as exc:
                 if "does not match" not in str(exc):
                     raise DatasetError(f"{fname}: {_one_line(exc)}; fix the registry") from None
-                failures.append(f"{url}: digest mismatch")
+                answers.append("digest mismatch")
             except OSError as exc:
                 raise DatasetError(
                     f"cannot write {folder / fname} ({_one_line(exc.strerror or exc)}); "
                     "set NNXP_CACHE_DIR to a writable folder"
                 ) from None
+        tries = f" ({len(answers)} tries)" if len(answers) > 1 else ""
+        failures.append(f"{url}: {', '.join(dict.fromkeys(answers))}{tries}")
     tried = "; ".join(failures) or "no mirrors configured"
     raise DatasetError(f"could not download {fname} ({tried}); {_NETWORK_FIX}")
 
@@ -197,5 +201,5 @@ def probe(
             break
         if reason is None:
             return base, ""
-        reasons.append(f"{base}: {reason}")
+        reasons.append(f"{urllib.parse.urlsplit(base).netloc or base}: {reason}")
     return None, "; ".join(reasons) or "no mirrors configured"
