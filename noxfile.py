@@ -44,7 +44,7 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The CPU benchmarks; each prints a table and writes JSON to benchmarks/results/."""
     session.install("-e", ".[test]", "-r", "backends/torch.txt", "threadpoolctl")
-    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+    for script in sorted((ROOT / "benchmarks").glob("[!_]*.py")):
         session.run("python", str(script.relative_to(ROOT)), *session.posargs)
 
 

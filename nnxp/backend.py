@@ -31,9 +31,23 @@ _INSTALL_HINT = {
 }
 
 
+_NAMESPACE_BY_TYPE: dict[type, Any] = {}
+
+
 def array_namespace(*arrays: Any) -> Any:
-    """The array-api-compat namespace of ``arrays`` (Python scalars and None are ignored)."""
-    return array_api_compat.array_namespace(*arrays)
+    """The array-api-compat namespace of ``arrays`` (Python scalars and None are ignored).
+
+    The namespace of an array depends only on its type, so it is cached per type: a layer's
+    forward asks for it on every call, and array-api-compat's full search costs microseconds.
+    """
+    kind = type(arrays[0]) if arrays else None
+    xp = _NAMESPACE_BY_TYPE.get(kind)
+    if xp is not None and all(type(a) is kind for a in arrays):
+        return xp
+    xp = array_api_compat.array_namespace(*arrays)
+    if arrays and all(type(a) is kind for a in arrays) and hasattr(arrays[0], "shape"):
+        _NAMESPACE_BY_TYPE[kind] = xp
+    return xp
 
 
 def device(x: Any) -> Any:
@@ -71,7 +85,7 @@ class Backend:
             dtype = self.float_dtype(dtype)
         if self.name == "numpy":
             return np.asarray(host, dtype=dtype)
-        host = np.ascontiguousarray(host)
+        host = np.asarray(host, order="C")
         return self.xp.asarray(host, dtype=dtype, device=self.device)
 
     def adopt(self, x: Any, dtype: str | None = None) -> Any:

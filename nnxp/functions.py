@@ -75,8 +75,9 @@ def cross_entropy_error(y: Any, t: Any) -> Any:
     """
     xp = array_namespace(y, t)
     if y.ndim == 1:
+        one_hot_row = tuple(t.shape) == tuple(y.shape)
         y = xp.reshape(y, (1, -1))
-        t = xp.reshape(t, (1, *t.shape))
+        t = xp.reshape(t, (1, -1) if one_hot_row else (1,))
     batch_size = y.shape[0]
     if t.ndim == y.ndim:
         t = xp.astype(t, y.dtype) if t.dtype != y.dtype else t
@@ -84,3 +85,33 @@ def cross_entropy_error(y: Any, t: Any) -> Any:
     picked = xp.take_along_axis(y, xp.astype(t, xp.int64)[:, None], axis=1)
     return -xp.sum(xp.log(picked + CROSS_ENTROPY_DELTA)) / batch_size
 
+
+
+def softmax_cross_entropy(x: Any, t: Any) -> Any:
+    """cross_entropy_error(softmax(x), t) computed exactly from the scores x, via log-softmax.
+
+    The same loss without the book's delta: it never takes log(0), and its gradient is exactly
+    SoftmaxWithLoss's (y - t) / N, so a gradient check measures backprop and not the delta.
+    """
+    return softmax_and_cross_entropy(x, t)[1]
+
+
+def softmax_and_cross_entropy(x: Any, t: Any) -> tuple[Any, Any]:
+    """(softmax(x), softmax_cross_entropy(x, t)) from one exponential of the scores."""
+    xp = array_namespace(x, t)
+    if x.ndim == 1:
+        one_hot_row = tuple(t.shape) == tuple(x.shape)
+        y, loss = softmax_and_cross_entropy(
+            xp.reshape(x, (1, -1)), xp.reshape(t, (1, -1) if one_hot_row else (1,))
+        )
+        return xp.reshape(y, (-1,)), loss
+    shifted = x - xp.max(x, axis=-1, keepdims=True)
+    e = xp.exp(shifted)
+    total = xp.sum(e, axis=-1, keepdims=True)
+    y = e / total
+    batch_size = x.shape[0]
+    if t.ndim == x.ndim:
+        t = xp.astype(t, x.dtype) if t.dtype != x.dtype else t
+        return y, -xp.sum(t * (shifted - xp.log(total))) / batch_size
+    picked = xp.take_along_axis(shifted, xp.astype(t, xp.int64)[:, None], axis=1)
+    return y, (xp.sum(xp.log(total)) - xp.sum(picked)) / batch_size

@@ -1,0 +1,141 @@
+"""The backend module: arrays in and out, one seed giving the same weights everywhere,
+and a clear reason when a backend cannot run."""
+
+import builtins
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnxp.backend as backend_module
+from nnxp import BackendUnavailable, NnxpError, available_backends, get_backend
+from nnxp.backend import BACKEND_NAMES, backend_of, backend_status, to_numpy
+from tests.helpers import assert_close
+
+
+def test_asarray_round_trip(backend):
+    host = np.arange(6, dtype=np.float64).reshape(2, 3) / 7
+    arr = backend.asarray(host, dtype="float32")
+    assert_close(arr, host.astype(np.float32), backend, dtype=backend.xp.float32)
+    assert to_numpy(arr).dtype == np.float32
+    assert backend.to_numpy(backend.asarray(host)).dtype == np.float64
+
+
+def test_default_dtype_and_zeros(backend):
+    be32 = backend.with_dtype("float32")
+    z = be32.zeros((2, 3))
+    assert_close(z, np.zeros((2, 3)), be32, dtype=backend.xp.float32)
+
+
+def test_seeded_draws_identical_to_host(backend):
+    draws = backend.randn((3, 4), backend.rng(7), dtype="float64")
+    expected = np.random.Generator(np.random.PCG64(7)).standard_normal((3, 4))
+    assert_close(draws, expected, backend, rtol=0, atol=0)
+
+
+def test_backend_of_recovers_namespace_and_device(backend):
+    arr = backend.asarray(np.ones(3), dtype="float64")
+    found = backend_of(arr)
+    assert found.xp is backend.xp and found.device == backend.device and found.name == backend.name
+
+
+def test_adopt_moves_host_arrays_and_casts_floats_only(backend):
+    x = backend.adopt(np.ones((2, 2)), "float32")
+    assert_close(x, np.ones((2, 2)), backend, dtype=backend.xp.float32)
+    labels = backend.adopt(np.array([1, 2], dtype=np.int64), "float32")
+    assert labels.dtype == backend.xp.int64
+
+
+def test_synchronize_is_harmless(backend):
+    backend.synchronize()
+
+
+@pytest.mark.host
+def test_unknown_backend_names_the_choices():
+    with pytest.raises(BackendUnavailable, match="unknown backend 'jax'.*numpy"):
+        get_backend("jax")
+    assert issubclass(BackendUnavailable, NnxpError)
+
+
+@pytest.mark.host
+def test_bad_dtype():
+    with pytest.raises(ValueError, match="float16"):
+        get_backend("numpy", dtype="float16")
+
+
+@pytest.mark.host
+def test_numpy_always_available():
+    assert available_backends()[0] == "numpy"
+    status = backend_status()
+    assert set(status) == set(BACKEND_NAMES)
+    for reason in status.values():
+        assert reason is None or "\n" not in reason
+
+
+@pytest.mark.host
+def test_cupy_not_installed_gives_the_extra(monkeypatch):
+    real_import = builtins.__import__
+
+    def refuse_cupy(name, *args, **kwargs):
+        if name == "cupy" or name.startswith("cupy."):
+            raise ImportError("No module named 'cupy'")
+        return real_import(name, *args, **kwargs)
+
+    backend_module._cupy_status.cache_clear()
+    monkeypatch.setattr(builtins, "__import__", refuse_cupy)
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    try:
+        with pytest.raises(BackendUnavailable) as info:
+            get_backend("cupy")
+    finally:
+        backend_module._cupy_status.cache_clear()
+    message = str(info.value)
+    assert "nnxp[cupy]" in message and "\n" not in message
+
+
+@pytest.mark.host
+def test_cupy_without_device_gives_driver_reason(monkeypatch):
+    class FakeRuntime:
+        @staticmethod
+        def getDeviceCount():
+            raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected\nmore")
+
+    class FakeCupy:
+        __name__ = "cupy"
+
+        @staticmethod
+        def is_available():
+            return False
+
+        class cuda:
+            runtime = FakeRuntime
+
+    backend_module._cupy_status.cache_clear()
+    monkeypatch.setitem(sys.modules, "cupy", FakeCupy)
+    try:
+        with pytest.raises(BackendUnavailable) as info:
+            get_backend("cupy")
+    finally:
+        backend_module._cupy_status.cache_clear()
+    message = str(info.value)
+    assert "no CUDA-capable device" in message and "\n" not in message
+
+
+@pytest.mark.host
+def test_probing_cupy_never_crashes_the_process():
+    code = "from nnxp.backend import backend_status; print(backend_status()['cupy'] or 'ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+
+
+def test_backend_under_test_is_usable_or_says_why_in_one_line(request):
+    name = request.config.getoption("--backend")
+    try:
+        be = get_backend(name, device=request.config.getoption("--device"))
+    except BackendUnavailable as exc:
+        reason = str(exc)
+        assert reason and "\n" not in reason and name.split("_")[0] in reason.lower()
+    else:
+        assert be.name == name
