@@ -91,16 +91,22 @@ def limit_threads(threads: int) -> bool:
     return True
 
 
-def median_time(fn: Callable[[], object], repeat: int, warmup: int) -> tuple[float, list[float]]:
-    """Median and all wall times of ``repeat`` calls after ``warmup`` untimed ones."""
+def interleaved_times(
+    cases: dict[str, Callable[[], object]], repeat: int, warmup: int
+) -> dict[str, list[float]]:
+    """Wall times of ``repeat`` calls of each case, taken in turn (case A, B, C, A, B, ...)
+    after ``warmup`` untimed rounds, so a load that comes and goes on a shared machine
+    weighs on every case alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in cases.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def loop_conv_forward_backward(x, Wt, b, dout):
@@ -128,7 +134,7 @@ def loop_conv_forward_backward(x, Wt, b, dout):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=15, help="timed runs of each fast case")
+    parser.add_argument("--repeat", type=int, default=25, help="timed runs of each fast case")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs before timing")
     parser.add_argument("--loop-images", type=int, default=2,
                         help="images the loop convolution is timed on (then scaled to 100)")
@@ -162,25 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         np.testing.assert_allclose(out[:1], ref, rtol=1e-4, atol=1e-5)
         return run
 
-    median, times = median_time(nnxp_case("numpy"), args.repeat, args.warmup)
-    seconds["nnxp im2col (numpy)"] = {"median": median, "all": times}
-
-    k = args.loop_images
-    loop_args = (x[:k], Wt, b, dout[:k])
-    median, times = median_time(lambda: loop_conv_forward_backward(*loop_args), 3, 1)
-    seconds["plain loop (numpy)"] = {
-        "median": median * N / k, "all": [t * N / k for t in times],
-        "measured_images": k, "scaled_by": N / k,
-    }
-
+    cases = {"nnxp im2col (numpy)": nnxp_case("numpy")}
     try:
         import torch
         import torch.nn.functional as F
     except ImportError:
         torch = None
     if torch is not None:
-        median, times = median_time(nnxp_case("torch"), args.repeat, args.warmup)
-        seconds["nnxp im2col (torch backend)"] = {"median": median, "all": times}
+        cases["nnxp im2col (torch backend)"] = nnxp_case("torch")
         xt = torch.from_numpy(x)
         Wtt = torch.from_numpy(Wt).requires_grad_(True)
         bt = torch.from_numpy(b).requires_grad_(True)
@@ -192,8 +187,17 @@ def main(argv: list[str] | None = None) -> int:
             F.conv2d(xg, Wtt, bt).backward(dt)
             return xg.grad
 
-        median, times = median_time(torch_run, args.repeat, args.warmup)
-        seconds["torch conv2d + autograd (CPU)"] = {"median": median, "all": times}
+        cases["torch conv2d + autograd (CPU)"] = torch_run
+    for name, times in interleaved_times(cases, args.repeat, args.warmup).items():
+        seconds[name] = {"median": statistics.median(times), "all": times}
+
+    k = args.loop_images
+    loop_args = (x[:k], Wt, b, dout[:k])
+    loop = interleaved_times({"loop": lambda: loop_conv_forward_backward(*loop_args)}, 3, 1)
+    times = [t * N / k for t in loop["loop"]]
+    seconds["plain loop (numpy)"] = {
+        "median": statistics.median(times), "all": times, "measured_images": k, "scaled_by": N / k,
+    }
 
     base = seconds["nnxp im2col (numpy)"]["median"]
     ratios = {name: entry["median"] / base for name, entry in seconds.items()}
