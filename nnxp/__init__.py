@@ -7,6 +7,16 @@ from nnxp.train import Trainer, TrainingDiverged
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``nnxp.load_mnist``, imported on first use so ``import nnxp`` stays light."""
+    if name == "load_mnist":
+        from nnxp.datasets import load_mnist
+
+        return load_mnist
+    raise AttributeError(f"module 'nnxp' has no attribute {name!r}")
+
+
 __all__ = [
     "Backend",
     "BackendUnavailable",
@@ -19,5 +29,6 @@ __all__ = [
     "TwoLayerNet",
     "available_backends",
     "get_backend",
+    "load_mnist",
     "__version__",
 ]
