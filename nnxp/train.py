@@ -206,7 +206,7 @@ class Trainer:
             step = first + int(bad[0])
             raise TrainingDiverged(
                 f"training stopped: the loss is {values[bad[0]]} at step {step} (epoch {epoch}); "
-                f"{self._kept()}; {self._advice()}",
+                f"{self._kept()}{self._advice()}",
                 step,
                 epoch,
             )
@@ -316,7 +316,7 @@ class Trainer:
             bad = [key for key, f in zip(params, finite, strict=True) if not bool(f)]
             raise TrainingDiverged(
                 f"training stopped: parameters {', '.join(bad)} are not finite after step "
-                f"{self.current_iter} (epoch {epoch}); {self._kept()}; {self._advice()}",
+                f"{self.current_iter} (epoch {epoch}); {self._kept()}{self._advice()}",
                 self.current_iter,
                 epoch,
             )
@@ -327,10 +327,12 @@ class Trainer:
         return f"lower the learning rate{now} or check the data"
 
     def _kept(self) -> str:
-        """What the model file holds after a stop: the last good epoch, or nothing."""
-        if self.save_path and self.records:
-            return f"{self.save_path} keeps the model of epoch {len(self.records)}"
-        return "no model file was written"
+        """What became of the model file at a stop: the last good epoch, or left alone."""
+        if self.save_path is None:
+            return ""
+        if self.records:
+            return f"{self.save_path} keeps the model of epoch {len(self.records)}; "
+        return f"{self.save_path} was not written; "
 
     def settings(self) -> dict[str, Any]:
         """The training settings, as saved in model files."""
@@ -370,7 +372,7 @@ class Trainer:
         """A tqdm bar for one epoch, or None when progress is off."""
         if not self.progress:
             return None
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         return tqdm(
             total=steps, desc=f"epoch {epoch}/{self.epochs}", unit="step", leave=False,

@@ -176,6 +176,8 @@ def test_nan_parameters_after_the_last_step_of_an_epoch_are_caught(backend, tmp_
     with pytest.raises(TrainingDiverged, match=r"W1 are not finite after step 10 \(epoch 1\)"):
         trainer.train()
     assert not (tmp_path / "m.npz").exists()
+    with pytest.raises(TrainingDiverged, match=r"\(epoch 1\); lower the learning rate \(now 0.5\)"):
+        _trainer(_net(backend), optimizer=_PoisonAt(3)).train()
 
 
 def test_bad_settings_are_one_line_errors(backend):
