@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -97,6 +98,16 @@ def _network(args: argparse.Namespace, input_size: int, output_size: int) -> Any
     return build(config, backend=args.backend_obj, dtype=args.dtype, seed=args.seed)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _where(backend: Any) -> str:
+    """"numpy cpu", "torch cuda:0", "array_api_strict CPU_DEVICE": backend and device."""
+    device = re.sub(r"^.*Device\('(.+)'\)$", r"\1", str(backend.device))
+    return f"{backend.name} {device}"
+
+
 def _features(x: Any) -> int:
     """Inputs per sample of a host data array (N, ...)."""
     return int(math.prod(x.shape[1:]))
@@ -147,9 +158,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"training {args.model} {sizes} {args.activation} on {dataset} "
-            f"({trainer.train_size} train, {int(x_test.shape[0])} test) with {be.name} "
-            f"{be.device} {args.dtype}: {args.optimizer} lr {args.lr:g}, batch {args.batch_size}, "
-            f"{trainer.max_iter} iterations ({trainer.epochs} epochs), seed {args.seed}",
+            f"({trainer.train_size} train, {int(x_test.shape[0])} test) with {_where(be)} "
+            f"{args.dtype}: {args.optimizer} lr {args.lr:g}, batch {args.batch_size}, "
+            f"{_plural(trainer.max_iter, 'iteration')} ({_plural(trainer.epochs, 'epoch')}), "
+            f"seed {args.seed}",
             flush=True,
         )
     history = trainer.train()
@@ -160,12 +172,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         plot_history(history, args.plot)
     print(
         f"final: test acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "
-        f"loss {final['train_loss']:.4f} after {final['steps']} iterations "
-        f"({final['epochs']} epochs) on {dataset}"
+        f"loss {final['train_loss']:.4f} after {_plural(final['steps'], 'iteration')} "
+        f"({_plural(final['epochs'], 'epoch')}) on {dataset}"
     )
     print(
         f"time: {final['seconds']:.1f} s total, {1e3 * final['seconds_per_step']:.2f} ms per "
-        f"iteration ({be.name} {be.device} {args.dtype})"
+        f"iteration ({_where(be)} {args.dtype})"
     )
     written = [f"{what}: {path}" for what, path in outputs.items() if path is not None]
     if args.save:
@@ -210,7 +222,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         }))
         return 0
     print(f"{args.weights}: test accuracy {accuracy:.4f} ({correct} of {labels.size}) on "
-          f"{dataset} with {net.backend.name} {net.backend.device}")
+          f"{dataset} with {_where(net.backend)}")
     width = max(5, len(str(int(confusion.max()))) + 1)
     print("confusion matrix (rows: true label, columns: predicted)")
     print("true" + "".join(f"{j:>{width}}" for j in range(classes)))

@@ -376,7 +376,7 @@ class Trainer:
 
         return tqdm(
             total=steps, desc=f"epoch {epoch}/{self.epochs}", unit="step", leave=False,
-            disable=None, dynamic_ncols=True,
+            disable=None,
         )
 
 
