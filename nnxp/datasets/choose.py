@@ -12,15 +12,12 @@ import os
 import sys
 from collections.abc import Callable
 
-import numpy as np
-
 from nnxp.datasets import cache, download, mnist, subset
+from nnxp.datasets.mnist import Splits
 from nnxp.errors import DatasetError
 
 DATASETS: tuple[str, ...] = ("auto", "mnist", "mnist-5k")
 """The names load_dataset accepts (the CLI's ``--dataset`` choices)."""
-
-Splits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _print_warning(message: str) -> None:
@@ -28,11 +25,7 @@ def _print_warning(message: str) -> None:
 
 
 def _full(data_dir: str | os.PathLike[str] | None, progress: bool, **fmt: bool) -> Splits:
-    arrays = mnist.load_mnist_uint8(data_dir, progress=progress)
-    return (
-        mnist.book_format(arrays["x_train"], arrays["t_train"], **fmt),
-        mnist.book_format(arrays["x_test"], arrays["t_test"], **fmt),
-    )
+    return mnist.book_splits(mnist.load_mnist_uint8(data_dir, progress=progress), **fmt)
 
 
 def load_dataset(

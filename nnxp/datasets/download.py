@@ -19,9 +19,11 @@ import os
 import queue
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from nnxp.errors import DatasetError
 
@@ -76,6 +78,11 @@ def _url(base: str, fname: str) -> str:
     return base.rstrip("/") + "/" + fname
 
 
+def _one_line(exc: object) -> str:
+    """An exception's text on one line (errors and warnings here are one line each)."""
+    return " ".join(str(exc).split())
+
+
 def fetch(
     fname: str,
     folder: Path,
@@ -108,6 +115,7 @@ def fetch(
     failures: list[str] = []
     for base in bases:
         url = _url(base, fname)
+        answers: list[str] = []
         for attempt in range(retries + 1):
             if attempt:
                 time.sleep(backoff * attempt)
@@ -118,7 +126,7 @@ def fetch(
                 return Path(path)
             except requests.HTTPError as exc:
                 status = getattr(exc.response, "status_code", None)
-                failures.append(f"{url}: HTTP {status}")
+                answers.append(f"HTTP {status}")
                 if status is not None and 400 <= status < 500 and status not in (408, 429):
                     break
             except (
@@ -126,19 +134,21 @@ def fetch(
                 requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema,
             ) as exc:
-                failures.append(f"{url}: bad URL ({exc})")
+                answers.append(f"bad URL ({_one_line(exc)})")
                 break
             except requests.RequestException as exc:
-                failures.append(f"{url}: {type(exc).__name__}")
+                answers.append(type(exc).__name__)
             except ValueError as exc:
                 if "does not match" not in str(exc):
-                    raise DatasetError(f"{fname}: {exc}; fix the digest registry") from None
-                failures.append(f"{url}: digest mismatch")
+                    raise DatasetError(f"{fname}: {_one_line(exc)}; fix the registry") from None
+                answers.append("digest mismatch")
             except OSError as exc:
                 raise DatasetError(
-                    f"cannot write {folder / fname} ({exc.strerror or exc}); "
+                    f"cannot write {folder / fname} ({_one_line(exc.strerror or exc)}); "
                     "set NNXP_CACHE_DIR to a writable folder"
                 ) from None
+        tries = f" ({len(answers)} tries)" if len(answers) > 1 else ""
+        failures.append(f"{url}: {', '.join(dict.fromkeys(answers))}{tries}")
     tried = "; ".join(failures) or "no mirrors configured"
     raise DatasetError(f"could not download {fname} ({tried}); {_NETWORK_FIX}")
 
@@ -146,7 +156,7 @@ def fetch(
 def download_mnist(
     folder: Path,
     files: Sequence[str] | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> dict[str, Path]:
     """The MNIST gz files (default: every file of MNIST_DIGESTS) in ``folder``, each
     fetched as :func:`fetch` does (``kwargs`` are passed on)."""
@@ -177,7 +187,7 @@ def probe(
                 )
         except Exception as exc:  # any failure means "not reachable", never a crash
             reason = getattr(exc, "reason", None) or exc
-            answers.put((base, f"{type(exc).__name__}: {reason}"))
+            answers.put((base, f"{type(exc).__name__}: {_one_line(reason)}"))
 
     for base in bases:
         threading.Thread(target=ask, args=(base,), daemon=True).start()
@@ -191,5 +201,5 @@ def probe(
             break
         if reason is None:
             return base, ""
-        reasons.append(f"{base}: {reason}")
+        reasons.append(f"{urllib.parse.urlsplit(base).netloc or base}: {reason}")
     return None, "; ".join(reasons) or "no mirrors configured"

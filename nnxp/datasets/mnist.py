@@ -34,6 +34,9 @@ MNIST_FILES: dict[str, str] = {
 
 NUM_CLASSES = 10
 
+Splits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``(x_train, t_train), (x_test, t_test)``, as the book's load_mnist returns them."""
+
 
 def _data_dir(data_dir: str | os.PathLike[str] | None) -> tuple[Path, str] | None:
     """The folder to look in first and where its name came from, or None."""
@@ -182,12 +185,20 @@ def book_format(
     return x, t
 
 
+def book_splits(arrays: Mapping[str, np.ndarray], **fmt: bool) -> Splits:
+    """``(x_train, t_train), (x_test, t_test)`` from stored arrays, formatted as book_format."""
+    return (
+        book_format(arrays["x_train"], arrays["t_train"], **fmt),
+        book_format(arrays["x_test"], arrays["t_test"], **fmt),
+    )
+
+
 def load_mnist(
     normalize: bool = True,
     flatten: bool = True,
     one_hot_label: bool = False,
     data_dir: str | os.PathLike[str] | None = None,
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+) -> Splits:
     """MNIST as in the book: ``(x_train, t_train), (x_test, t_test)`` as NumPy arrays.
 
     - ``normalize``: float32 pixels in [0, 1] (pixel / 255); else the stored uint8 values.
@@ -201,7 +212,4 @@ def load_mnist(
     raises DatasetError saying what failed and how to fix it. Each call returns new arrays.
     """
     arrays = load_mnist_uint8(data_dir)
-    fmt = {"normalize": normalize, "flatten": flatten, "one_hot_label": one_hot_label}
-    train = book_format(arrays["x_train"], arrays["t_train"], **fmt)
-    test = book_format(arrays["x_test"], arrays["t_test"], **fmt)
-    return train, test
+    return book_splits(arrays, normalize=normalize, flatten=flatten, one_hot_label=one_hot_label)

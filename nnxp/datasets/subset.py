@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nnxp.datasets import cache
-from nnxp.datasets.mnist import NUM_CLASSES, book_format
+from nnxp.datasets.mnist import NUM_CLASSES, Splits, book_splits
 from nnxp.errors import DatasetError
 
 NAME = "mnist-5k"
@@ -107,11 +107,8 @@ def load_mnist_5k_uint8() -> dict[str, np.ndarray]:
 
 def load_mnist_5k(
     normalize: bool = True, flatten: bool = True, one_hot_label: bool = False
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+) -> Splits:
     """The subset as ``(x_train, t_train), (x_test, t_test)``, with load_mnist's semantics."""
-    arrays = load_mnist_5k_uint8()
-    fmt = {"normalize": normalize, "flatten": flatten, "one_hot_label": one_hot_label}
-    return (
-        book_format(arrays["x_train"], arrays["t_train"], **fmt),
-        book_format(arrays["x_test"], arrays["t_test"], **fmt),
+    return book_splits(
+        load_mnist_5k_uint8(), normalize=normalize, flatten=flatten, one_hot_label=one_hot_label
     )
