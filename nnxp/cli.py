@@ -136,6 +136,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for what, path in outputs.items():
         if path is not None:
             check_writable(path, what)
+    if args.plot:
+        from nnxp.plot import require_matplotlib
+
+        require_matplotlib()
     _network(args, 784, 10)  # bad architecture options fail here, before the data loads
 
     ((x_train, t_train), (x_test, t_test)), dataset = _load(args.dataset, args.data_dir, args.quiet)
@@ -148,7 +152,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         optimizer_param={"lr": args.lr}, evaluate_sample_num_per_epoch=args.eval_samples,
         verbose=not args.quiet, iters=None if args.epochs else args.iters,
         sampling=args.sampling, gradient=args.gradient, seed=args.seed,
-        save_path=args.save, metrics_path=args.metrics,
+        save_path=args.save, metrics_path=args.metrics, plot_path=args.plot,
         save_info={"dataset": {"name": dataset, "normalize": True, "flatten": True,
                                "train_size": int(x_train.shape[0]),
                                "test_size": int(x_test.shape[0])}},
@@ -164,12 +168,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"seed {args.seed}",
             flush=True,
         )
-    history = trainer.train()
+    trainer.train()
     final = trainer.final
-    if args.plot:
-        from nnxp.plot import plot_history
-
-        plot_history(history, args.plot)
     print(
         f"final: test acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "
         f"loss {final['train_loss']:.4f} after {_plural(final['steps'], 'iteration')} "

@@ -7,6 +7,7 @@ Each PNG is written atomically (a temporary file, then a rename).
 
 from __future__ import annotations
 
+import importlib.util
 import io as _io
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -21,15 +22,22 @@ FIGURES: tuple[str, ...] = ("activations", "gradient-field", "descent")
 """The seed's figures that ``nnxp plot`` draws."""
 
 
+MISSING = "plotting needs matplotlib, which is not installed: pip install 'nnxp[plot]'"
+
+
+def require_matplotlib() -> None:
+    """Raise NnxpError now if matplotlib is missing (before a long run that ends in a plot)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise NnxpError(MISSING)
+
+
 def _figure(ncols: int = 1, width: float = 6.4, height: float = 4.8) -> tuple[Any, Any]:
     """A matplotlib Figure on an Agg canvas and its axes (matplotlib imported here)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise NnxpError(
-            "plotting needs matplotlib, which is not installed: pip install 'nnxp[plot]'"
-        ) from None
+        raise NnxpError(MISSING) from None
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols, squeeze=False)[0]

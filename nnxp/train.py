@@ -51,7 +51,8 @@ class Trainer:
     ``optimizer`` is a name from :data:`nnxp.optim.OPTIMIZERS` or an object with
     ``update(params, grads)``. ``sampling="replace"`` draws each batch with replacement as the
     book's chapter scripts do. ``save_path`` gets the model after every good epoch (so a
-    NaN keeps the last good file), ``metrics_path`` one JSON line per epoch.
+    NaN keeps the last good file), ``metrics_path`` one JSON line per epoch, ``plot_path``
+    a PNG of accuracy per epoch and loss per step at the end.
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class Trainer:
         save_path: str | Path | None = None,
         save_info: Mapping[str, Any] | None = None,
         metrics_path: str | Path | None = None,
+        plot_path: str | Path | None = None,
         out: TextIO | None = None,
     ) -> None:
         from nnxp.io import check_writable
@@ -133,6 +135,11 @@ class Trainer:
         self.save_path = check_writable(save_path, "model") if save_path else None
         self.save_info = dict(save_info or {})
         self.metrics_path = check_writable(metrics_path, "metrics") if metrics_path else None
+        self.plot_path = check_writable(plot_path, "plot") if plot_path else None
+        if self.plot_path is not None:
+            from nnxp.plot import require_matplotlib
+
+            require_matplotlib()
         self.out = out
 
         self.current_iter = 0
@@ -305,6 +312,10 @@ class Trainer:
             "seconds_per_step": self.step_seconds / max(self.current_iter, 1),
         }
         self._checkpoint()
+        if self.plot_path is not None:
+            from nnxp.plot import plot_history
+
+            plot_history(self.history, self.plot_path)
         return self.history
 
     def _check_params(self, epoch: int) -> None:

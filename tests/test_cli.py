@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +174,13 @@ def test_train_errors_are_one_line_and_write_nothing(fake_data, capsys, _isolate
     code, out, err = run([*TRAIN, "--save", "m.npz", *extra], capsys)
     _assert_one_line_error(code, err, *needles)
     assert list(_isolated.iterdir()) == []
+
+
+def test_plot_without_matplotlib_fails_before_training(fake_data, capsys, _isolated, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = run([*TRAIN, "--save", "m.npz", "--plot", "p.png"], capsys)
+    _assert_one_line_error(code, err, "needs matplotlib", "pip install 'nnxp[plot]'")
+    assert list(_isolated.iterdir()) == [] and fake_data == []
 
 
 def test_cupy_without_a_gpu_is_one_line(fake_data, capsys, _isolated):

@@ -56,6 +56,17 @@ def test_data_moved_once_to_the_nets_device_and_dtype(backend):
         assert device(net.params[key]) == backend.device
 
 
+def test_files_after_training(backend, tmp_path):
+    trainer = _trainer(_net(backend), epochs=2, save_path=tmp_path / "m.npz",
+                       metrics_path=tmp_path / "m.jsonl", plot_path=tmp_path / "m.png")
+    trainer.train()
+    assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len((tmp_path / "m.jsonl").read_text().splitlines()) == 2
+    meta = read_model_file(tmp_path / "m.npz")[1]
+    assert meta["training"]["result"]["test_acc"] == trainer.final["test_acc"]
+    assert meta["training"]["backend"] == backend.name
+
+
 def test_iters_makes_a_partial_last_epoch(backend):
     trainer = _trainer(_net(backend), iters=25, epochs=99)
     history = trainer.train()
