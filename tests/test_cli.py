@@ -168,6 +168,7 @@ def _assert_one_line_error(code, err, *needles):
         (["--plot", "no/such/p.png"], ["does not exist"]),
         (["--dataset", "cifar"], ["unknown dataset 'cifar'"]),
         (["--epochs", "2", "--iters", "3"], ["not allowed with argument"]),
+        (["--threads", "-1"], ["argument --threads", "integer >= 0"]),
     ],
 )
 def test_train_errors_are_one_line_and_write_nothing(fake_data, capsys, _isolated, extra, needles):
@@ -223,6 +224,16 @@ def test_plot_figures(capsys, _isolated):
     assert (_isolated / "descent.png").exists()
     code, _, err = run(["plot", "roc"], capsys)
     _assert_one_line_error(code, err, "invalid choice: 'roc'")
+
+
+def test_threads_limits_the_cpu_thread_pools():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from nnxp.cli import _threads
+
+    with _threads(1):
+        assert {pool["num_threads"] for pool in threadpoolctl.threadpool_info()} <= {1}
+    with _threads(0):
+        pass
 
 
 def test_info_lists_every_backend(capsys):
