@@ -3,6 +3,7 @@
 from nnxp.backend import Backend, available_backends, get_backend
 from nnxp.errors import BackendUnavailable, DatasetError, ModelFileError, NnxpError
 from nnxp.nets import MultiLayerNet, TwoLayerNet
+from nnxp.train import Trainer, TrainingDiverged
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,8 @@ __all__ = [
     "ModelFileError",
     "MultiLayerNet",
     "NnxpError",
+    "Trainer",
+    "TrainingDiverged",
     "TwoLayerNet",
     "available_backends",
     "get_backend",

@@ -1,11 +1,52 @@
-"""The ``nnxp`` command line: every subcommand prints errors as one line and exits 2."""
+"""The ``nnxp`` command line: every subcommand prints errors as one line and exits 2.
+
+One ``_cmd_X`` function and one parser block per subcommand; heavy modules (datasets,
+training, matplotlib) are imported inside the commands so ``nnxp --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import math
+import re
 import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
 
+from nnxp.backend import BACKEND_NAMES, DTYPES
 from nnxp.errors import NnxpError
+from nnxp.nets import ACTIVATIONS, MODELS
+from nnxp.optim import OPTIMIZERS
+from nnxp.plot import FIGURES
+
+THREADS_HELP = ("CPU threads for the matrix products (default: 1, the fastest for the book's "
+                "small nets on a busy machine; 0: the libraries' own choice)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (problem and where to look) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        sys.exit(2)
+
+
+def _positive_int(text: str, least: int = 1) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < least:
+        want = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise argparse.ArgumentTypeError(f"{value} is not {want}")
+    return value
+
+
+def _count(text: str) -> int:
+    return _positive_int(text, least=0)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -13,7 +54,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from nnxp import __version__
     from nnxp.backend import backend_status, devices
 
-    print(f"nnxp {__version__}")
+    print(f"nnxp {__version__} (python {sys.version.split()[0]})")
+    print("backends (nnxp train --backend NAME [--device DEV]):")
     for name, reason in backend_status().items():
         if reason is None:
             print(f"  {name:<17} usable    devices: {', '.join(devices(name))}")
@@ -22,14 +64,276 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backend(name: str, device: str | None, dtype: str) -> Any:
+    """The backend, or BackendUnavailable whose one line also says where to look next."""
+    from nnxp.backend import get_backend
+    from nnxp.errors import BackendUnavailable
+
+    try:
+        return get_backend(name, device, dtype)
+    except BackendUnavailable as exc:
+        raise BackendUnavailable(f"{exc}; `nnxp info` lists the backends usable here") from None
+
+
+def _weight_init(text: str | None, model: str, activation: str) -> float | str:
+    """--init as the nets take it: a number, or he/xavier; by default the book's choice."""
+    if text is None:
+        if model == "two-layer":
+            return 0.01
+        return "he" if activation == "relu" else "xavier"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _network(args: argparse.Namespace, input_size: int, output_size: int) -> Any:
+    """The net the options describe, on the chosen backend, initialised from --seed."""
+    from nnxp.nets import build
+
+    hidden = list(args.hidden)
+    if args.model == "two-layer" and len(hidden) != 1:
+        raise NnxpError(
+            f"--model two-layer takes one hidden size, got {len(hidden)} ({hidden}); "
+            "pass one --hidden size or use --model multi-layer"
+        )
+    init = _weight_init(args.init, args.model, args.activation)
+    config: dict[str, Any] = {"model": args.model, "input_size": input_size,
+                              "output_size": output_size, "activation": args.activation,
+                              "weight_init_std": init}
+    if args.model == "two-layer":
+        config["hidden_size"] = hidden[0]
+    else:
+        config["hidden_size_list"] = hidden
+    return build(config, backend=args.backend_obj, dtype=args.dtype, seed=args.seed)
+
+
+def _threads(n: int) -> contextlib.AbstractContextManager[Any]:
+    """Limit the CPU thread pools (BLAS, OpenMP) to ``n`` threads; 0 leaves them alone.
+
+    The book's nets multiply small matrices: on a 2-core machine shared with other work, two
+    BLAS threads waiting on each other made each iteration 3 to 15 times slower than one.
+    """
+    if n == 0:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _where(backend: Any) -> str:
+    """"numpy cpu", "torch cuda:0", "array_api_strict CPU_DEVICE": backend and device."""
+    device = re.sub(r"^.*Device\('(.+)'\)$", r"\1", str(backend.device))
+    return f"{backend.name} {device}"
+
+
+def _features(x: Any) -> int:
+    """Inputs per sample of a host data array (N, ...)."""
+    return int(math.prod(x.shape[1:]))
+
+
+def _load(name: str, data_dir: str | None, quiet: bool, normalize: bool = True) -> Any:
+    """(((x_train, t_train), (x_test, t_test)), resolved name) from nnxp.datasets."""
+    from nnxp import datasets
+
+    return datasets.load_dataset(
+        name, data_dir=data_dir, normalize=normalize, flatten=True, one_hot_label=False,
+        progress=not quiet,
+    )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    """Train a net on MNIST as the book's chapter 4/5 scripts do, and report how it went."""
+    from nnxp.io import check_writable
+
+    started = time.perf_counter()
+    if not args.lr > 0:
+        raise NnxpError(f"learning rate must be > 0, got {args.lr}; pass e.g. --lr 0.1")
+    args.backend_obj = _backend(args.backend, args.device, args.dtype)
+    outputs = {"model": args.save, "metrics": args.metrics, "plot": args.plot}
+    for what, path in outputs.items():
+        if path is not None:
+            check_writable(path, what)
+    if args.plot:
+        from nnxp.plot import require_matplotlib
+
+        require_matplotlib()
+    _network(args, 784, 10)  # bad architecture options fail here, before the data loads
+
+    ((x_train, t_train), (x_test, t_test)), dataset = _load(args.dataset, args.data_dir, args.quiet)
+    loading = time.perf_counter() - started
+    net = _network(args, _features(x_train), 10)
+    from nnxp.train import Trainer
+
+    trainer = Trainer(
+        net, x_train, t_train, x_test, t_test,
+        epochs=args.epochs or 1, mini_batch_size=args.batch_size, optimizer=args.optimizer,
+        optimizer_param={"lr": args.lr}, evaluate_sample_num_per_epoch=args.eval_samples,
+        verbose=not args.quiet, iters=None if args.epochs else args.iters,
+        sampling=args.sampling, gradient=args.gradient, seed=args.seed,
+        save_path=args.save, metrics_path=args.metrics, plot_path=args.plot,
+        save_info={"dataset": {"name": dataset, "normalize": True, "flatten": True,
+                               "train_size": int(x_train.shape[0]),
+                               "test_size": int(x_test.shape[0])}},
+    )
+    be = net.backend
+    sizes = "-".join(str(n) for n in [net.config["input_size"], *args.hidden, 10])
+    if not args.quiet:
+        print(
+            f"training {args.model} {sizes} {args.activation} on {dataset} "
+            f"({trainer.train_size} train, {int(x_test.shape[0])} test) with {_where(be)} "
+            f"{args.dtype}: {args.optimizer} lr {args.lr:g}, batch {args.batch_size}, "
+            f"{_plural(trainer.max_iter, 'iteration')} ({_plural(trainer.epochs, 'epoch')}), "
+            f"seed {args.seed}",
+            flush=True,
+        )
+    with _threads(args.threads):
+        trainer.train()
+    final = trainer.final
+    print(
+        f"final: test acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "
+        f"loss {final['train_loss']:.4f} after {_plural(final['steps'], 'iteration')} "
+        f"({_plural(final['epochs'], 'epoch')}) on {dataset}"
+    )
+    total = time.perf_counter() - started
+    print(
+        f"time: {total:.1f} s in total ({loading:.1f} s loading data, {final['seconds']:.1f} s "
+        f"training and evaluating), {1e3 * final['seconds_per_step']:.2f} ms per iteration "
+        f"({_where(be)} {args.dtype})"
+    )
+    written = [f"{what}: {path}" for what, path in outputs.items() if path is not None]
+    if args.save:
+        written[0] += f" (score it: nnxp eval --weights {args.save})"
+    print("\n".join(written) or "files: none written (--save FILE.npz keeps the model; "
+                               "--metrics and --plot keep the history)")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    """Score a saved model on the test set: accuracy and confusion matrix."""
+    import numpy as np
+
+    from nnxp.io import load_model, read_model_file
+    from nnxp.train import confusion_matrix, predict_labels
+
+    _, meta = read_model_file(args.weights)
+    backend = _backend(args.backend, args.device, meta.get("dtype", "float32"))
+    net, meta = load_model(args.weights, backend=backend)
+    data = meta.get("dataset", {})
+    name = args.dataset or data.get("name", "auto")
+    (_, (x_test, t_test)), dataset = _load(
+        name, args.data_dir, quiet=args.json, normalize=bool(data.get("normalize", True))
+    )
+    expected = int(net.config["input_size"])
+    if _features(x_test) != expected:
+        raise NnxpError(
+            f"the model takes {expected} inputs but {dataset} has {_features(x_test)}; "
+            "pick the dataset it was trained on with --dataset"
+        )
+    with _threads(args.threads):
+        predicted = predict_labels(net, x_test)
+    labels = np.asarray(t_test).astype(np.int64).reshape(-1)
+    classes = int(net.config["output_size"])
+    confusion = confusion_matrix(labels, predicted, classes)
+    correct = int(np.trace(confusion))
+    accuracy = correct / max(labels.size, 1)
+    if args.json:
+        print(json.dumps({
+            "accuracy": accuracy, "correct": correct, "total": int(labels.size),
+            "confusion": confusion.tolist(), "dataset": dataset, "weights": str(args.weights),
+            "backend": net.backend.name,
+        }))
+        return 0
+    print(f"{args.weights}: test accuracy {accuracy:.4f} ({correct} of {labels.size}) on "
+          f"{dataset} with {_where(net.backend)}")
+    width = max(5, len(str(int(confusion.max()))) + 1)
+    print("confusion matrix (rows: true label, columns: predicted)")
+    print("true" + "".join(f"{j:>{width}}" for j in range(classes)))
+    for i, row in enumerate(confusion):
+        print(f"{i:>4}" + "".join(f"{int(v):>{width}}" for v in row))
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    """Draw one of the book's figures to a PNG."""
+    from nnxp.plot import plot_figure
+
+    path = plot_figure(args.figure, args.output or f"{args.figure}.png")
+    print(f"{args.figure}: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nnxp", description="The networks of 'Deep Learning from Scratch' on any backend."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="list the backends and which are usable here")
     info.set_defaults(func=_cmd_info)
+
+    train = sub.add_parser(
+        "train", help="train a net on MNIST (default: the book's chapter-5 run)",
+        description="Train a net on MNIST. The defaults reproduce the book's chapter-5 run: "
+        "784-50-10 ReLU, batch 100, lr 0.1, 10,000 iterations, float32, NumPy.",
+    )
+    train.add_argument("--backend", choices=BACKEND_NAMES, default="numpy")
+    train.add_argument("--device", help="the backend's device (e.g. cuda:0, cpu)")
+    train.add_argument("--dataset", default="auto",
+                       help="auto (default): MNIST if it can be found or fetched, else the "
+                       "5,000-image offline subset; mnist; mnist-5k")
+    train.add_argument("--data-dir", help="a folder holding the four MNIST .gz files")
+    train.add_argument("--model", choices=list(MODELS), default="two-layer")
+    train.add_argument("--hidden", type=_positive_int, nargs="+", default=[50], metavar="N",
+                       help="hidden layer sizes (two-layer: one; default: 50)")
+    train.add_argument("--activation", choices=list(ACTIVATIONS), default="relu")
+    train.add_argument("--init", metavar="STD",
+                       help="initial weight std: a number, 'he' or 'xavier' "
+                       "(default: 0.01 for two-layer, he/xavier for multi-layer)")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=_positive_int, help="passes over the training set")
+    length.add_argument("--iters", type=_positive_int, default=10_000,
+                        help="iterations (default: 10000)")
+    train.add_argument("--batch-size", type=_positive_int, default=100)
+    train.add_argument("--lr", type=float, default=0.1, help="learning rate (default: 0.1)")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
+    train.add_argument("--gradient", choices=("backprop", "numerical"), default="backprop")
+    train.add_argument("--sampling", choices=("shuffle", "replace"), default="shuffle",
+                       help="shuffle: a fresh permutation each epoch; replace: batches drawn "
+                       "with replacement, as the book's scripts (default: shuffle)")
+    train.add_argument("--eval-samples", type=_positive_int, metavar="N",
+                       help="evaluate each epoch on the first N samples only (default: all)")
+    train.add_argument("--dtype", choices=DTYPES, default="float32")
+    train.add_argument("--seed", type=int, default=0, help="initial weights and batches")
+    train.add_argument("--save", metavar="PATH", help="write the model (.npz) here")
+    train.add_argument("--metrics", metavar="PATH", help="write JSON lines, one per epoch")
+    train.add_argument("--plot", metavar="PATH", help="write a PNG of accuracy and loss")
+    train.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
+    train.add_argument("--quiet", action="store_true", help="only the final summary")
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("eval", help="score a saved model on the test set")
+    evaluate.add_argument("--weights", required=True, type=Path, metavar="FILE")
+    evaluate.add_argument("--backend", choices=BACKEND_NAMES, default="numpy")
+    evaluate.add_argument("--device")
+    evaluate.add_argument("--dataset",
+                          help="auto, mnist or mnist-5k (default: the one the model was "
+                          "trained on)")
+    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
+    evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    evaluate.set_defaults(func=_cmd_eval)
+
+    plot = sub.add_parser("plot", help="draw one of the book's figures to a PNG")
+    plot.add_argument("figure", choices=FIGURES)
+    plot.add_argument("-o", "--output", metavar="PNG", help="default: FIGURE.png")
+    plot.set_defaults(func=_cmd_plot)
     return parser
 
 

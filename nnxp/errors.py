@@ -1,4 +1,4 @@
-"""The errors nnxp raises on purpose: each one's message is one line naming the problem and the fix."""
+"""The errors nnxp raises on purpose: each message is one line naming the problem and the fix."""
 
 
 class NnxpError(Exception):

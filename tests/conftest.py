@@ -32,7 +32,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         uses_backend = {"backend", "xp"} & set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("host") and (name != "numpy" or config.getoption("--device")):
-            item.add_marker(pytest.mark.skip(reason="backend-independent: runs in the numpy session"))
+            why = "backend-independent: runs in the numpy session"
+            item.add_marker(pytest.mark.skip(reason=why))
         elif uses_backend and gpu:
             item.add_marker(pytest.mark.gpu)
         if uses_backend and reason is not None:

@@ -1,0 +1,180 @@
+"""Model files: a net's parameters and a JSON config in one ``.npz``, never pickle.
+
+A model file holds one array per parameter under its book name (W1, b1, ...) and, under
+``__nnxp__``, a JSON text with the architecture (``net.config``), the dtype, the dataset and
+its normalisation, the training settings and the nnxp version. Files are written atomically
+(a temporary file in the same directory, then ``os.replace``), so a crash or a full disk never
+leaves a half-written model where a good one was. Loading uses ``allow_pickle=False`` and
+rebuilds the net on any backend; anything missing, corrupt or inconsistent raises
+:class:`~nnxp.errors.ModelFileError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from nnxp.backend import Backend, get_backend, to_numpy
+from nnxp.errors import ModelFileError, NnxpError
+
+FORMAT = "nnxp-model"
+FORMAT_VERSION = 1
+CONFIG_KEY = "__nnxp__"
+
+
+def check_writable(path: str | os.PathLike[str], what: str = "output") -> Path:
+    """Raise NnxpError (one line, with the fix) unless a file can be written at ``path``.
+
+    Called before long work starts, so a bad ``--save`` path fails in a second, not after
+    an hour of training.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise NnxpError(f"cannot write the {what} to {path}: it is a directory; name a file")
+    if not parent.is_dir():
+        raise NnxpError(
+            f"cannot write the {what} to {path}: directory {parent} does not exist; "
+            "create it or choose another path"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise NnxpError(
+            f"cannot write the {what} to {path}: permission denied; choose a writable path"
+        )
+    return path
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write(f)`` on a temporary file beside ``path``, then rename it onto ``path``.
+
+    The temporary file is removed if anything fails, so ``path`` holds either its old
+    content or the complete new one.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 text to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def save_model(
+    path: str | os.PathLike[str], network: Any, info: dict[str, Any] | None = None
+) -> Path:
+    """Write ``network``'s parameters and config to ``path`` (an ``.npz``), atomically.
+
+    ``info`` adds JSON-serialisable entries to the config, such as ``dataset`` (name and
+    normalisation) and ``training`` (the settings and results of the run).
+    """
+    from nnxp import __version__
+
+    arrays = {key: to_numpy(network.params[key]) for key in network.params}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "nnxp_version": __version__,
+        "model": network.config,
+        "dtype": network.dtype,
+        "params": {key: list(a.shape) for key, a in arrays.items()},
+        **(info or {}),
+    }
+    arrays[CONFIG_KEY] = np.asarray(json.dumps(meta, sort_keys=True))
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The parameters (host NumPy arrays) and the config of a model file, checked."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(
+            f"model file {path} does not exist; train one with `nnxp train --save {path}`"
+        )
+    if path.is_dir():
+        raise ModelFileError(f"model file {path} is a directory; name an .npz file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(
+            f"model file {path} is corrupt or not an .npz ({reason}); retrain or restore it"
+        ) from None
+    if CONFIG_KEY not in arrays:
+        raise ModelFileError(
+            f"model file {path} has no nnxp config; it was not written by `nnxp train --save`"
+        )
+    try:
+        meta = json.loads(str(arrays.pop(CONFIG_KEY)[()]))
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"model file {path} has an unreadable config ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"model file {path} is not an nnxp model file (format is missing)")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"model file {path} has format version {version!r}, this nnxp reads up to "
+            f"{FORMAT_VERSION}; upgrade nnxp"
+        )
+    shapes = meta.get("params")
+    if not isinstance(shapes, dict) or set(shapes) != set(arrays):
+        raise ModelFileError(
+            f"model file {path} holds parameters {sorted(arrays)} but its config lists "
+            f"{sorted(shapes or [])}; the file is damaged, retrain it"
+        )
+    for key, array in arrays.items():
+        if list(array.shape) != list(shapes[key]) or array.dtype.kind != "f":
+            raise ModelFileError(
+                f"model file {path}: parameter {key} is {array.dtype}{list(array.shape)}, "
+                f"expected a float array of shape {shapes[key]}; the file is damaged, retrain it"
+            )
+    return arrays, meta
+
+
+def load_model(
+    path: str | os.PathLike[str],
+    backend: str | Backend = "numpy",
+    device: Any = None,
+    dtype: str | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Rebuild the net saved at ``path`` on ``backend``/``device``; returns (net, config).
+
+    ``dtype`` defaults to the dtype the net was saved in.
+    """
+    from nnxp.nets import build
+
+    arrays, meta = read_model_file(path)
+    dtype = dtype or meta.get("dtype", "float32")
+    be = backend if isinstance(backend, Backend) else get_backend(backend, device, dtype)
+    try:
+        net = build(meta["model"], backend=be, dtype=dtype, seed=0)
+    except (NnxpError, KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {path} has a config nnxp cannot build: {exc}") from None
+    expected = {key: tuple(net.params[key].shape) for key in net.params}
+    found = {key: tuple(a.shape) for key, a in arrays.items()}
+    if expected != found:
+        raise ModelFileError(
+            f"model file {path}: its parameters {found} do not fit the architecture it "
+            f"describes {expected}; the file is damaged, retrain it"
+        )
+    for key, array in arrays.items():
+        net.params[key] = be.asarray(array, dtype=dtype)
+    return net, meta

@@ -1,0 +1,272 @@
+"""The command line: train, eval, plot, info; every error is one line on stderr and exit 2.
+
+Most tests train on small synthetic data put in place of ``nnxp.datasets.load_dataset``;
+one trains on the offline subset mnist-5k, one on real MNIST where its folder is present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnxp import datasets
+from nnxp.backend import backend_status
+from nnxp.cli import main
+from nnxp.errors import DatasetError
+from nnxp.io import read_model_file
+from tests.blobs import blobs
+
+pytestmark = pytest.mark.host
+
+MNIST_DIR = Path(os.environ.get("NNXP_TEST_MNIST_DIR", Path(__file__).parents[1] / ".." /
+                                "shared" / "data" / "mnist"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Each test in its own folder, with its own cache folder."""
+    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def fake_data(monkeypatch):
+    """load_dataset gives 10 well-separated classes of 64 features: 500 train, 200 test."""
+    calls = []
+
+    def load_dataset(name="auto", **kwargs):
+        calls.append((name, kwargs))
+        if name not in datasets.DATASETS:
+            raise DatasetError(f"unknown dataset {name!r}")
+        return blobs(n_train=500, n_test=200, features=64, classes=10, seed=1), "mnist-5k"
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls
+
+
+def run(argv, capsys):
+    """(exit code, stdout, stderr) of ``nnxp ARGV``, argparse's exits included."""
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+TRAIN = ["train", "--iters", "100", "--batch-size", "50", "--lr", "0.5"]
+
+
+def test_train_writes_model_metrics_and_plot(fake_data, capsys, _isolated):
+    code, out, err = run([*TRAIN, "--save", "m.npz", "--metrics", "m.jsonl", "--plot", "m.png"],
+                         capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("training two-layer 64-50-10 relu on mnist-5k (500 train, 200 test)")
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert len(epochs) == 10 and epochs[0].startswith("epoch  1/10  step 10  loss ")
+    final = next(line for line in lines if line.startswith("final: test acc "))
+    assert "after 100 iterations (10 epochs) on mnist-5k" in final
+    assert any(line.startswith("time: ") and "ms per iteration" in line for line in lines)
+    assert "model: m.npz (score it: nnxp eval --weights m.npz)" in lines
+    assert "metrics: m.jsonl" in lines and "plot: m.png" in lines
+    records = [json.loads(line) for line in (_isolated / "m.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == list(range(1, 11))
+    assert {"epoch", "step", "train_loss", "train_acc", "test_acc", "seconds"} <= set(records[0])
+    assert records[-1]["step"] == 100 and records[-1]["test_acc"] >= 0.9
+    arrays, meta = read_model_file(_isolated / "m.npz")
+    assert meta["model"]["hidden_size"] == 50 and meta["dtype"] == "float32"
+    assert meta["dataset"]["name"] == "mnist-5k" and meta["dataset"]["normalize"] is True
+    training = meta["training"]
+    assert training["optimizer"] == "sgd" and training["optimizer_param"] == {"lr": 0.5}
+    assert training["result"]["steps"] == 100
+    assert (_isolated / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in _isolated.iterdir()) == ["m.jsonl", "m.npz", "m.png"]
+    assert fake_data[0][0] == "auto"
+
+
+def test_defaults_are_the_books_chapter_5_run(fake_data, capsys):
+    code, out, _ = run(["train", "--quiet", "--iters", "20"], capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith("final: ")
+    from nnxp.cli import build_parser
+
+    args = build_parser().parse_args(["train"])
+    assert (args.backend, args.model, args.hidden, args.activation) == (
+        "numpy", "two-layer", [50], "relu")
+    assert (args.batch_size, args.lr, args.iters, args.epochs) == (100, 0.1, 10_000, None)
+    assert (args.dtype, args.dataset, args.optimizer, args.gradient) == (
+        "float32", "auto", "sgd", "backprop")
+
+
+def test_quiet_prints_only_the_summary(fake_data, capsys):
+    code, out, err = run([*TRAIN, "--quiet"], capsys)
+    assert code == 0 and err == ""
+    assert [line.split(":")[0] for line in out.splitlines()] == ["final", "time", "files"]
+
+
+def test_epochs_multi_layer_and_torch(fake_data, capsys):
+    if backend_status()["torch"] is not None:
+        pytest.skip("torch is not usable here")
+    code, out, err = run(["train", "--epochs", "2", "--batch-size", "50", "--model",
+                          "multi-layer", "--hidden", "32", "16", "--backend", "torch",
+                          "--dtype", "float64", "--quiet"], capsys)
+    assert code == 0, err
+    assert "after 20 iterations (2 epochs)" in out and "(torch cpu float64)" in out
+
+
+def test_eval_json_and_text(fake_data, capsys, _isolated):
+    assert run([*TRAIN, "--quiet", "--save", "m.npz"], capsys)[0] == 0
+    trained = read_model_file(_isolated / "m.npz")[1]["training"]["result"]["test_acc"]
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["accuracy"] == pytest.approx(trained)
+    confusion = np.array(result["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 200
+    assert np.trace(confusion) == result["correct"]
+    assert fake_data[-1][0] == "mnist-5k"  # the dataset the model was trained on
+    code, out, _ = run(["eval", "--weights", "m.npz", "--backend", "array_api_strict"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(f"m.npz: test accuracy {trained:.4f} (")
+    assert lines[2].split() == ["true", *map(str, range(10))] and len(lines) == 13
+
+
+def _assert_one_line_error(code, err, *needles):
+    assert code == 2
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--backend", "jax"], ["invalid choice: 'jax'", "numpy", "see `nnxp train --help`"]),
+        (["--lr", "0"], ["learning rate must be > 0", "--lr 0.1"]),
+        (["--lr", "-1"], ["learning rate must be > 0"]),
+        (["--batch-size", "1000"], ["larger than the training set (500 samples)", "at most 500"]),
+        (["--batch-size", "0"], ["argument --batch-size", "not a positive integer"]),
+        (["--hidden", "0"], ["argument --hidden", "not a positive integer"]),
+        (["--hidden", "50", "20"], ["two-layer takes one hidden size", "--model multi-layer"]),
+        (["--hidden", "x"], ["argument --hidden", "not an integer"]),
+        (["--init", "gaussian"], ["unknown weight_init_std"]),
+        (["--device", "cuda:0"], ["CPU only"]),
+        (["--save", "no/such/dir/m.npz"], ["directory no/such/dir does not exist"]),
+        (["--metrics", "."], ["is a directory"]),
+        (["--plot", "no/such/p.png"], ["does not exist"]),
+        (["--dataset", "cifar"], ["unknown dataset 'cifar'"]),
+        (["--epochs", "2", "--iters", "3"], ["not allowed with argument"]),
+        (["--threads", "-1"], ["argument --threads", "integer >= 0"]),
+    ],
+)
+def test_train_errors_are_one_line_and_write_nothing(fake_data, capsys, _isolated, extra, needles):
+    code, out, err = run([*TRAIN, "--save", "m.npz", *extra], capsys)
+    _assert_one_line_error(code, err, *needles)
+    assert list(_isolated.iterdir()) == []
+
+
+def test_plot_without_matplotlib_fails_before_training(fake_data, capsys, _isolated, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = run([*TRAIN, "--save", "m.npz", "--plot", "p.png"], capsys)
+    _assert_one_line_error(code, err, "needs matplotlib", "pip install 'nnxp[plot]'")
+    assert list(_isolated.iterdir()) == [] and fake_data == []
+
+
+def test_cupy_without_a_gpu_is_one_line(fake_data, capsys, _isolated):
+    reason = backend_status()["cupy"]
+    if reason is None:
+        pytest.skip("cupy is usable here")
+    code, _, err = run([*TRAIN, "--backend", "cupy", "--save", "m.npz"], capsys)
+    _assert_one_line_error(code, err, reason, "`nnxp info`")
+    assert list(_isolated.iterdir()) == []
+
+
+def test_nan_loss_stops_naming_the_step_and_keeps_the_model_file(fake_data, capsys, _isolated):
+    assert run([*TRAIN, "--quiet", "--save", "m.npz"], capsys)[0] == 0
+    good = (_isolated / "m.npz").read_bytes()
+    code, out, err = run([*TRAIN, "--lr", "1e30", "--save", "m.npz", "--metrics", "m.jsonl"],
+                         capsys)
+    _assert_one_line_error(code, err, "training stopped: the loss is nan at step ", "(epoch 1)",
+                           "m.npz was not written", "lower the learning rate (now 1e+30)")
+    assert (_isolated / "m.npz").read_bytes() == good
+    assert sorted(p.name for p in _isolated.iterdir()) == ["m.npz"]
+
+
+def test_eval_errors_are_one_line(fake_data, capsys, _isolated):
+    code, _, err = run(["eval", "--weights", "missing.npz"], capsys)
+    _assert_one_line_error(code, err, "missing.npz does not exist", "nnxp train --save")
+    (_isolated / "bad.npz").write_bytes(b"\x00" * 100)
+    code, _, err = run(["eval", "--weights", "bad.npz"], capsys)
+    _assert_one_line_error(code, err, "corrupt or not an .npz")
+    code, _, err = run(["eval"], capsys)
+    _assert_one_line_error(code, err, "--weights")
+
+
+def test_plot_figures(capsys, _isolated):
+    for name in ("activations", "gradient-field", "descent"):
+        code, out, err = run(["plot", name, "-o", f"{name}-x.png"], capsys)
+        assert code == 0, err
+        assert out.strip() == f"{name}: {name}-x.png"
+        assert (_isolated / f"{name}-x.png").read_bytes()[:4] == b"\x89PNG"
+    assert run(["plot", "descent"], capsys)[0] == 0
+    assert (_isolated / "descent.png").exists()
+    code, _, err = run(["plot", "roc"], capsys)
+    _assert_one_line_error(code, err, "invalid choice: 'roc'")
+
+
+def test_threads_limits_the_cpu_thread_pools():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from nnxp.cli import _threads
+
+    with _threads(1):
+        assert {pool["num_threads"] for pool in threadpoolctl.threadpool_info()} <= {1}
+    with _threads(0):
+        pass
+
+
+def test_info_lists_every_backend(capsys):
+    code, out, _ = run(["info"], capsys)
+    assert code == 0
+    assert "numpy             usable    devices: cpu" in out
+    for name in ("cupy", "torch", "array_api_strict"):
+        assert f"  {name}" in out
+
+
+def test_short_training_on_the_offline_subset(capsys, _isolated):
+    """CI's check: a brief run on mnist-5k is far above chance (0.1)."""
+    if datasets.subset.subset_file() is None:
+        pytest.skip(f"the mnist-5k subset is not installed: {datasets.subset.INSTALL_HINT}")
+    code, out, err = run(["train", "--dataset", "mnist-5k", "--iters", "400", "--quiet",
+                          "--save", "m.npz"], capsys)
+    assert code == 0, err
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["dataset"] == "mnist-5k" and result["total"] == 1000
+    assert result["accuracy"] >= 0.8
+
+
+def test_one_epoch_on_real_mnist(capsys, _isolated):
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"real MNIST is not at {MNIST_DIR} (set NNXP_TEST_MNIST_DIR)")
+    code, out, err = run(["train", "--data-dir", MNIST_DIR, "--dataset", "mnist", "--iters",
+                          "600", "--quiet", "--save", "m.npz"], capsys)
+    assert code == 0, err
+    assert "on mnist" in out
+    code, out, err = run(["eval", "--weights", "m.npz", "--data-dir", MNIST_DIR, "--json"],
+                         capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["total"] == 10_000 and result["accuracy"] >= 0.88

@@ -1,0 +1,162 @@
+"""Model files: round trips on the backend under test; bad files are one-line errors."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from nnxp.errors import ModelFileError, NnxpError
+from nnxp.io import (
+    CONFIG_KEY,
+    atomic_write_text,
+    check_writable,
+    load_model,
+    read_model_file,
+    save_model,
+)
+from nnxp.nets import MultiLayerNet, TwoLayerNet
+from tests.helpers import assert_close
+
+X = np.linspace(0.0, 1.0, 5 * 12, dtype=np.float64).reshape(5, 12)
+
+
+def _nets(backend, dtype):
+    return [
+        TwoLayerNet(12, 7, 4, activation="relu", backend=backend, dtype=dtype, seed=1),
+        MultiLayerNet(12, [6, 5], 4, activation="sigmoid", weight_init_std="xavier",
+                      backend=backend, dtype=dtype, seed=2),
+    ]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_on_the_backend(backend, tmp_path, dtype):
+    for i, net in enumerate(_nets(backend, dtype)):
+        path = save_model(tmp_path / f"m{i}.npz", net, {"dataset": {"name": "blobs"}})
+        loaded, meta = load_model(path, backend=backend.with_dtype(dtype))
+        assert type(loaded) is type(net) and loaded.config == net.config
+        assert meta["dtype"] == dtype and meta["dataset"] == {"name": "blobs"}
+        want = backend.xp.float32 if dtype == "float32" else backend.xp.float64
+        for key in net.params:
+            assert_close(loaded.params[key], backend.to_numpy(net.params[key]), backend,
+                         rtol=0, dtype=want)
+        assert_close(loaded.predict(X), backend.to_numpy(net.predict(X)), backend, rtol=0)
+
+
+def test_a_numpy_file_loads_on_the_backend(backend, tmp_path):
+    net = TwoLayerNet(12, 7, 4, activation="relu", backend="numpy", dtype="float32", seed=3)
+    path = save_model(tmp_path / "numpy.npz", net)
+    loaded, meta = load_model(path, backend=backend.name, device=backend.device)
+    assert meta["dtype"] == "float32"
+    assert_close(loaded.params["W1"], net.params["W1"], backend, rtol=0)
+    assert_close(loaded.predict(X), net.predict(X), backend, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.host
+def test_file_holds_params_and_json_config_without_pickle(tmp_path):
+    net = TwoLayerNet(12, 7, 4, backend="numpy", dtype="float32", seed=0)
+    path = save_model(tmp_path / "m.npz", net, {"training": {"lr": 0.1}})
+    with np.load(path, allow_pickle=False) as npz:
+        assert sorted(npz.files) == sorted([CONFIG_KEY, "W1", "b1", "W2", "b2"])
+        meta = json.loads(str(npz[CONFIG_KEY]))
+    assert meta["format"] == "nnxp-model" and meta["format_version"] == 1
+    assert meta["model"] == net.config and meta["dtype"] == "float32"
+    assert meta["params"]["W1"] == [12, 7] and meta["training"] == {"lr": 0.1}
+    assert "nnxp_version" in meta
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.host
+def test_missing_and_corrupt_files_are_model_file_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist; train one") as info:
+        load_model(tmp_path / "nope.npz")
+    _one_line(info.value)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file at all")
+    with pytest.raises(ModelFileError, match="corrupt or not an .npz") as info:
+        load_model(garbage)
+    _one_line(info.value)
+    net = TwoLayerNet(12, 7, 4, backend="numpy", seed=0)
+    good = save_model(tmp_path / "good.npz", net)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(ModelFileError) as info:
+        load_model(truncated)
+    _one_line(info.value)
+    with pytest.raises(ModelFileError, match="is a directory"):
+        load_model(tmp_path)
+
+
+@pytest.mark.host
+def test_foreign_and_inconsistent_files_are_refused(tmp_path):
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, W1=np.zeros((2, 2)))
+    with pytest.raises(ModelFileError, match="no nnxp config"):
+        load_model(plain)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, W1=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ModelFileError, match="corrupt or not an .npz"):
+        load_model(pickled)
+
+    net = TwoLayerNet(12, 7, 4, backend="numpy", seed=0)
+    good = save_model(tmp_path / "good.npz", net)
+    arrays, meta = read_model_file(good)
+
+    def rewrite(name, arrays, meta):
+        path = tmp_path / name
+        np.savez(path, **arrays, **{CONFIG_KEY: np.asarray(json.dumps(meta))})
+        return path
+
+    bad_shape = {**arrays, "W1": np.zeros((12, 8), np.float32)}
+    with pytest.raises(ModelFileError, match="parameter W1"):
+        load_model(rewrite("shape.npz", bad_shape, meta))
+    both = {**bad_shape, "b1": np.zeros(8, np.float32)}
+    meta_both = {**meta, "params": {**meta["params"], "W1": [12, 8], "b1": [8]}}
+    with pytest.raises(ModelFileError, match="do not fit the architecture"):
+        load_model(rewrite("arch.npz", both, meta_both))
+    with pytest.raises(ModelFileError, match="config lists"):
+        load_model(rewrite("missing.npz", {k: arrays[k] for k in ("W1", "b1")}, meta))
+    with pytest.raises(ModelFileError, match="upgrade nnxp"):
+        load_model(rewrite("future.npz", arrays, {**meta, "format_version": 99}))
+    with pytest.raises(ModelFileError, match="cannot build"):
+        load_model(rewrite("model.npz", arrays, {**meta, "model": {"model": "resnet"}}))
+    with zipfile.ZipFile(tmp_path / "badjson.npz", "w") as z:
+        with z.open(CONFIG_KEY + ".npy", "w") as f:
+            np.save(f, np.asarray("{not json"))
+    with pytest.raises(ModelFileError, match="unreadable config"):
+        load_model(tmp_path / "badjson.npz")
+
+
+@pytest.mark.host
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    net = TwoLayerNet(12, 7, 4, backend="numpy", seed=0)
+    path = save_model(tmp_path / "m.npz", net)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(path, TwoLayerNet(12, 7, 4, backend="numpy", seed=1))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+@pytest.mark.host
+def test_check_writable_names_the_problem(tmp_path):
+    assert check_writable(tmp_path / "ok.npz") == tmp_path / "ok.npz"
+    with pytest.raises(NnxpError, match="does not exist; create it"):
+        check_writable(tmp_path / "no" / "such" / "m.npz", "model")
+    with pytest.raises(NnxpError, match="is a directory"):
+        check_writable(tmp_path)
+    atomic_write_text(tmp_path / "t.txt", "hello\n")
+    assert (tmp_path / "t.txt").read_text() == "hello\n"
