@@ -2,6 +2,7 @@
 
 from nnxp.backend import Backend, available_backends, get_backend
 from nnxp.errors import BackendUnavailable, DatasetError, ModelFileError, NnxpError
+from nnxp.gradcheck import gradient_check
 from nnxp.nets import MultiLayerNet, TwoLayerNet
 
 __version__ = "0.1.0"
@@ -16,5 +17,6 @@ __all__ = [
     "TwoLayerNet",
     "available_backends",
     "get_backend",
+    "gradient_check",
     "__version__",
 ]

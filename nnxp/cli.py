@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="list the backends and which are usable here")
     info.set_defaults(func=_cmd_info)
+    from nnxp.gradcheck import add_gradcheck_parser
+
+    add_gradcheck_parser(sub)
     return parser
 
 

@@ -217,6 +217,27 @@ def _numba_available() -> bool:
     return True
 
 
+def resolve_method(net: Any, method: str = "auto") -> str:
+    """The path ``numerical_gradient(net, ..., method)`` takes: "generic", "jit" or
+    "vectorized"; raises NnxpError where the method asked for cannot run on this net."""
+    if method not in METHODS:
+        raise NnxpError(f"unknown numerical-gradient method {method!r}: use one of "
+                        f"{', '.join(METHODS)}")
+    if method == "generic":
+        return method
+    if affine_chain(net) is None:
+        if method == "auto":
+            return "generic"
+        raise NnxpError(f"method {method!r} covers nets of Affine, Sigmoid/Relu/Identity and "
+                        "SoftmaxWithLoss layers only; use method='generic' for this net")
+    if method == "auto":
+        return "jit" if net.backend.name == "numpy" and _numba_available() else "vectorized"
+    if method == "jit" and net.backend.name != "numpy":
+        raise NnxpError(f"method 'jit' runs on NumPy arrays, not backend {net.backend.name!r}; "
+                        "use method='vectorized'")
+    return method
+
+
 def numerical_gradient(net: Any, x: Any, t: Any, method: str = "auto") -> dict[str, Any]:
     """Gradients of ``net.loss(x, t)`` for every parameter by central differences.
 
@@ -224,20 +245,7 @@ def numerical_gradient(net: Any, x: Any, t: Any, method: str = "auto") -> dict[s
     other backends, generic otherwise), or one path by name. The result holds arrays of the
     net's backend and dtype under the names of ``net.params``.
     """
-    if method not in METHODS:
-        raise NnxpError(f"unknown numerical-gradient method {method!r}: use one of "
-                        f"{', '.join(METHODS)}")
+    method = resolve_method(net, method)
     if method == "generic":
         return generic_numerical_gradient(net, x, t)
-    chain = affine_chain(net)
-    if chain is None:
-        if method == "auto":
-            return generic_numerical_gradient(net, x, t)
-        raise NnxpError(f"method {method!r} covers nets of Affine, Sigmoid/Relu/Identity and "
-                        "SoftmaxWithLoss layers only; use method='generic' for this net")
-    if method == "auto":
-        method = "jit" if net.backend.name == "numpy" and _numba_available() else "vectorized"
-    elif method == "jit" and net.backend.name != "numpy":
-        raise NnxpError(f"method 'jit' runs on NumPy arrays, not backend {net.backend.name!r}; "
-                        "use method='vectorized'")
-    return _fast_paths(net, chain, x, t, method)
+    return _fast_paths(net, affine_chain(net), x, t, method)
