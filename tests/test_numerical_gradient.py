@@ -287,3 +287,30 @@ def test_jitted_function_with_other_arrays_takes_the_generic_loop():
     np.testing.assert_allclose(gradient.numerical_gradient(f, x), 3 * x**2, atol=1e-7)
     x32 = np.array([1.0, 2.0], dtype=np.float32)
     assert gradient.numerical_gradient(f, x32).dtype == np.float32
+
+
+@pytest.mark.usefixtures("numpy_only")
+def test_thread_count_and_threads_give_one_result(monkeypatch):
+    import numba
+
+    from nnxp.jit import affine_chain_gradient, thread_count
+
+    available = numba.config.NUMBA_NUM_THREADS
+    monkeypatch.delenv("NNXP_JIT_THREADS", raising=False)
+    assert thread_count() == 1
+    assert thread_count(0) == available
+    assert thread_count(10_000) == available
+    monkeypatch.setenv("NNXP_JIT_THREADS", "0")
+    assert thread_count() == available
+    monkeypatch.setenv("NNXP_JIT_THREADS", "two")
+    with pytest.raises(NnxpError, match="NNXP_JIT_THREADS"):
+        thread_count()
+    x, t = make_data(n=8)
+    chain = affine_chain(make_net("numpy", "relu", [4, 3]))
+    args = (chain.weights, chain.biases, chain.activations, x, t)
+    before = numba.get_num_threads()
+    one = affine_chain_gradient(*args, threads=1)
+    many = affine_chain_gradient(*args, threads=0)
+    assert numba.get_num_threads() == before
+    for (a, b), (c, d) in zip(one, many, strict=True):
+        assert np.array_equal(a, c) and np.array_equal(b, d)

@@ -6,7 +6,7 @@ compiled with ``cache=True``: the first call on a machine compiles them (seconds
 processes load them from ``__pycache__``.
 """
 
-from nnxp.jit.network import affine_chain_gradient
+from nnxp.jit.network import affine_chain_gradient, thread_count
 from nnxp.jit.scalar import numerical_gradient
 
-__all__ = ["affine_chain_gradient", "numerical_gradient"]
+__all__ = ["affine_chain_gradient", "numerical_gradient", "thread_count"]

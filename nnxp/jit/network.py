@@ -13,18 +13,23 @@ changes. A weight W[i, j] of layer k moves the pre-activation column j by x[n, i
   two perturbed losses is one log of a ratio.
 
 Matrix products (the forward pass that fills the caches) run in NumPy; the kernel takes the
-cached arrays. It runs in parallel over the rows of each weight matrix.
+cached arrays. The kernels run in parallel over the rows of each weight matrix (``prange``)
+on ``threads`` threads: by default 1, or the environment's ``NNXP_JIT_THREADS`` (0: all of
+Numba's). On the shared 2-core development machine two threads measured slower than one
+(benchmarks/results/numerical_gradient.json); where cores are free, more threads help.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numba
 import numpy as np
 from numba import prange
 
+from nnxp.errors import NnxpError
 from nnxp.functions import CROSS_ENTROPY_DELTA, sigmoid
 from nnxp.gradient import H
 
@@ -342,6 +347,7 @@ def affine_chain_gradient(
     h: float = H,
     *,
     fast: bool = True,
+    threads: int | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(dW, db) of every Affine layer of softmax-cross-entropy(chain(x)) against t, numerically.
 
@@ -350,8 +356,33 @@ def affine_chain_gradient(
     are used as float64. The last two layers use kernels whose small-argument polynomials
     are exact to rounding when the perturbations are small enough (checked here; always so
     for inputs and weights below about 20); other layers, or ``fast=False``, use the
-    general kernel.
+    general kernel. ``threads``: see :func:`thread_count`.
     """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(thread_count(threads))
+    try:
+        return _chain_gradient(weights, biases, activations, x, t, h, fast)
+    finally:
+        numba.set_num_threads(previous)
+
+
+def thread_count(threads: int | None = None) -> int:
+    """The threads the kernels run on: ``threads``, else ``NNXP_JIT_THREADS``, else 1; 0 means
+    all of Numba's (``NUMBA_NUM_THREADS``); never more than those."""
+    if threads is None:
+        value = os.environ.get("NNXP_JIT_THREADS", "1")
+        try:
+            threads = int(value)
+        except ValueError:
+            raise NnxpError(f"NNXP_JIT_THREADS must be an integer (0: all cores), got {value!r}; "
+                            "fix or unset it") from None
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0: all of Numba's), got {threads}")
+    available = numba.config.NUMBA_NUM_THREADS
+    return available if threads == 0 else min(threads, available)
+
+
+def _chain_gradient(weights, biases, activations, x, t, h, fast):
     Ws = [np.ascontiguousarray(W, dtype=np.float64) for W in weights]
     bs = [np.ascontiguousarray(b, dtype=np.float64) for b in biases]
     x = np.ascontiguousarray(x, dtype=np.float64).reshape(x.shape[0], -1)
