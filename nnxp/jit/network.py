@@ -406,7 +406,7 @@ def _chain_gradient(weights, biases, activations, x, t, h, fast):
         offsets = np.cumsum([0] + [a.size for a in arrays[:-1]]).astype(np.int64)
         return np.concatenate([a.ravel() for a in arrays]), offsets
 
-    general = (dims, codes, *flat(Ws), *flat(bs), *flat(Xs), *flat(As), E, S, *labels)
+    general = None
     grads = []
     for k, (W, b) in enumerate(zip(Ws, bs, strict=True)):
         step = 1.01 * abs(h) * max(1.0, float(np.abs(Xs[k]).max(initial=0.0)))
@@ -418,6 +418,8 @@ def _chain_gradient(weights, biases, activations, x, t, h, fast):
             out = _rank1_layer_gradient(float(h), int(codes[k]), Xs[k], As[k], Xs[k + 1], Zc,
                                         W, b, np.ascontiguousarray(Ws[k + 1].T), E, S, *labels)
         else:
+            if general is None:
+                general = (dims, codes, *flat(Ws), *flat(bs), *flat(Xs), *flat(As), E, S, *labels)
             flat_out = _layer_gradient(k, float(h), *general)
             out = flat_out.reshape(W.shape[0] + 1, W.shape[1])
         grads.append((out[:-1].copy(), out[-1].copy()))
