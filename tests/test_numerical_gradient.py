@@ -107,6 +107,16 @@ def test_weight_decay_and_one_hot_labels(backend):
             assert_close(got[key], expected[key], backend, atol=1e-9, rtol=0)
 
 
+def test_soft_labels(backend):
+    x, _ = make_data()
+    t = np.random.default_rng(5).dirichlet(np.ones(3), 5)
+    expected = host(make_net("numpy", "sigmoid", [4, 3]).numerical_gradient(x, t, "generic"))
+    got = make_net(backend, "sigmoid", [4, 3]).numerical_gradient(backend.asarray(x),
+                                                                  backend.asarray(t))
+    for key in expected:
+        assert_close(got[key], expected[key], backend, atol=1e-9, rtol=0)
+
+
 def test_float32_net_is_differentiated_in_float64(backend):
     x, t = make_data()
     net32 = make_net(backend, "sigmoid", [4, 3], dtype="float32")
@@ -224,17 +234,18 @@ def test_large_weights_take_the_general_kernel_and_agree():
     n=st.integers(1, 5),
     activation=st.sampled_from(["sigmoid", "relu", "identity"]),
     seed=st.integers(0, 2**16),
-    one_hot_labels=st.booleans(),
+    labels=st.sampled_from(["integer", "one-hot", "soft"]),
 )
-def test_kernel_and_its_array_api_twin_agree(sizes, d, classes, n, activation, seed,
-                                             one_hot_labels):
+def test_kernel_and_its_array_api_twin_agree(sizes, d, classes, n, activation, seed, labels):
     from nnxp.jit import affine_chain_gradient
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, d)) * (rng.random((n, d)) < 0.7)
     t = rng.integers(0, classes, n)
-    if one_hot_labels:
+    if labels == "one-hot":
         t = np.eye(classes)[t]
+    elif labels == "soft":
+        t = rng.dirichlet(np.ones(classes), n)
     net = MultiLayerNet(d, sizes, classes, activation=activation, weight_init_std=0.7,
                         dtype="float64", seed=seed)
     chain = affine_chain(net)
