@@ -3,6 +3,8 @@
 The generic path here works for any callable and any array shape on every backend. It
 perturbs one element at a time in place where the library allows (so the book's idiom
 ``numerical_gradient(lambda W: net.loss(x, t), net.params["W1"])`` works) and restores it.
+A ``numba.njit`` f with a C-contiguous float64 NumPy array runs the loop compiled instead
+(:mod:`nnxp.jit`); a net's own ``numerical_gradient`` has faster paths (:mod:`nnxp.netgrad`).
 """
 
 from __future__ import annotations
