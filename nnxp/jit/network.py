@@ -13,10 +13,14 @@ changes. A weight W[i, j] of layer k moves the pre-activation column j by x[n, i
   two perturbed losses is one log of a ratio.
 
 Matrix products (the forward pass that fills the caches) run in NumPy; the kernel takes the
-cached arrays. The kernels run in parallel over the rows of each weight matrix (``prange``)
-on ``threads`` threads: by default 1, or the environment's ``NNXP_JIT_THREADS`` (0: all of
-Numba's). On the shared 2-core development machine two threads measured slower than one
-(benchmarks/results/numerical_gradient.json); where cores are free, more threads help.
+cached arrays. The kernels work row by row of each weight matrix, serially by default, or
+in parallel over rows (``prange``) on ``threads`` threads (the environment's
+``NNXP_JIT_THREADS``; 0: all of Numba's). On the shared 2-core development machine two
+threads measured no faster than one (benchmarks/results/numerical_gradient.json), and Numba's
+OpenMP thread pool, once started, slowed PyTorch's CPU kernels in the same process several
+times over (``NUMBA_THREADING_LAYER=workqueue`` avoids that); where cores are free, more
+threads help. Kernels use NumPy's error model (x / 0 gives inf or nan, as NumPy does, rather
+than raising), which also lets their loops vectorise: twice as fast here.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ _SLOPE = {IDENTITY: 1.0, SIGMOID: 0.26, RELU: 1.0}
 """Bounds on |act(a + d) - act(a)| / |d| (sigmoid: 1/4, with room for rounding)."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _activate(code: int, v: float) -> float:
     """The activation of one value, as the layers compute it (ReLU: 0 where v <= 0)."""
     if code == SIGMOID:
@@ -54,7 +58,7 @@ def _activate(code: int, v: float) -> float:
     return v
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _expm1(u: float) -> float:
     """exp(u) - 1, by a polynomial for the tiny arguments a perturbation of h = 1e-4 gives."""
     if abs(u) < _SMALL:
@@ -63,7 +67,7 @@ def _expm1(u: float) -> float:
     return math.expm1(u)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _loss_difference(E, S, n, dlp, dlm, t_ptr, t_idx, t_val):
     """loss_n(logits + dlp) - loss_n(logits + dlm) for sample n, from its cached exponentials."""
     sp = S[n]
@@ -80,7 +84,7 @@ def _loss_difference(E, S, n, dlp, dlm, t_ptr, t_idx, t_val):
     return diff
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _logit_delta(k, n, j, dz, dims, acts, W, w_off, X, x_off, A, a_off, buf, tmp):
     """The change of sample n's logits when unit j of layer k's output changes by dz.
 
@@ -107,10 +111,12 @@ def _logit_delta(k, n, j, dz, dims, acts, W, w_off, X, x_off, A, a_off, buf, tmp
     return buf
 
 
-@numba.njit(cache=True, parallel=True)
-def _layer_gradient(k, h, dims, acts, W, w_off, B, b_off, X, x_off, A, a_off, E, S, t_ptr, t_idx,
-                    t_val):
-    """Central differences for every weight of layer k, then its biases, as one flat array."""
+@numba.njit(cache=True, error_model="numpy")
+def _general_row(i, out, k, h, dims, acts, W, w_off, B, b_off, X, x_off, A, a_off, E, S, t_ptr,
+                 t_idx, t_val):
+    """Central differences for row i of layer k's parameters into out[i, :]: the weights
+    W[i, :], or the biases for i = d_in. Any layer of any chain; deltas propagate per sample
+    through the layers after k (the general kernel)."""
     L = dims.shape[0] - 1
     N = E.shape[0]
     d_in = dims[k]
@@ -118,62 +124,59 @@ def _layer_gradient(k, h, dims, acts, W, w_off, B, b_off, X, x_off, A, a_off, E,
     width = 1
     for m in range(1, L + 1):
         width = max(width, dims[m])
-    out = np.zeros((d_in + 1) * d_out)
-    for i in prange(d_in + 1):
-        samples = np.empty(N, np.int64)
-        inputs = np.empty(N)
-        count = 0
-        for n in range(N):
-            v = X[x_off[k] + n * d_in + i] if i < d_in else 1.0
-            if v != 0.0:
-                samples[count] = n
-                inputs[count] = v
-                count += 1
-        dlp = np.zeros(width)
-        dlm = np.zeros(width)
-        bufp = np.empty(width)
-        bufm = np.empty(width)
-        tmpp = np.empty(width)
-        tmpm = np.empty(width)
-        for j in range(d_out):
-            w = W[w_off[k] + i * d_out + j] if i < d_in else B[b_off[k] + j]
-            hp = (w + h) - w
-            hm = w - (w - h)
-            acc = 0.0
-            for q in range(count):
-                n = samples[q]
-                dp = inputs[q] * hp
-                dm = -inputs[q] * hm
-                if k == L - 1:
-                    dlp[j] = dp
-                    dlm[j] = dm
-                    acc += _loss_difference(E, S, n, dlp, dlm, t_ptr, t_idx, t_val)
-                    dlp[j] = 0.0
-                    dlm[j] = 0.0
-                    continue
-                a = A[a_off[k] + n * d_out + j]
-                z = X[x_off[k + 1] + n * d_out + j]
-                dzp = _activate(acts[k], a + dp) - z
-                dzm = _activate(acts[k], a + dm) - z
-                if dzp == 0.0 and dzm == 0.0:
-                    continue
-                lp = _logit_delta(k, n, j, dzp, dims, acts, W, w_off, X, x_off, A, a_off,
-                                  bufp, tmpp)
-                lm = _logit_delta(k, n, j, dzm, dims, acts, W, w_off, X, x_off, A, a_off,
-                                  bufm, tmpm)
-                acc += _loss_difference(E, S, n, lp, lm, t_ptr, t_idx, t_val)
-            out[i * d_out + j] = acc / N / (2 * h)
-    return out
+    samples = np.empty(N, np.int64)
+    inputs = np.empty(N)
+    count = 0
+    for n in range(N):
+        v = X[x_off[k] + n * d_in + i] if i < d_in else 1.0
+        if v != 0.0:
+            samples[count] = n
+            inputs[count] = v
+            count += 1
+    dlp = np.zeros(width)
+    dlm = np.zeros(width)
+    bufp = np.empty(width)
+    bufm = np.empty(width)
+    tmpp = np.empty(width)
+    tmpm = np.empty(width)
+    for j in range(d_out):
+        w = W[w_off[k] + i * d_out + j] if i < d_in else B[b_off[k] + j]
+        hp = (w + h) - w
+        hm = w - (w - h)
+        acc = 0.0
+        for q in range(count):
+            n = samples[q]
+            dp = inputs[q] * hp
+            dm = -inputs[q] * hm
+            if k == L - 1:
+                dlp[j] = dp
+                dlm[j] = dm
+                acc += _loss_difference(E, S, n, dlp, dlm, t_ptr, t_idx, t_val)
+                dlp[j] = 0.0
+                dlm[j] = 0.0
+                continue
+            a = A[a_off[k] + n * d_out + j]
+            z = X[x_off[k + 1] + n * d_out + j]
+            dzp = _activate(acts[k], a + dp) - z
+            dzm = _activate(acts[k], a + dm) - z
+            if dzp == 0.0 and dzm == 0.0:
+                continue
+            lp = _logit_delta(k, n, j, dzp, dims, acts, W, w_off, X, x_off, A, a_off,
+                              bufp, tmpp)
+            lm = _logit_delta(k, n, j, dzm, dims, acts, W, w_off, X, x_off, A, a_off,
+                              bufm, tmpm)
+            acc += _loss_difference(E, S, n, lp, lm, t_ptr, t_idx, t_val)
+        out[i, j] = acc / N / (2 * h)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _expm1_small(u: float) -> float:
     """exp(u) - 1 for |u| < 2**-9: Taylor to degree 6 (error below 1e-20 relative), no branch."""
     return u * (1.0 + u * (0.5 + u * (1.0 / 6.0 + u * (1.0 / 24.0 + u * (
         1.0 / 120.0 + u * (1.0 / 720.0))))))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _log1p_from_z(z: float) -> float:
     """log(1 + r) given z = r / (2 + r), as 2 atanh(z) to degree 9: exact to 2**-60 for
     |r| < 2**-6 (so |z| < 2**-7), with no branch."""
@@ -181,7 +184,7 @@ def _log1p_from_z(z: float) -> float:
     return 2.0 * z * (1.0 + z2 * (1.0 / 3.0 + z2 * (1.0 / 5.0 + z2 * (1.0 / 7.0 + z2 / 9.0))))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _nonzero_inputs(X, i, samples, inputs):
     """Fill samples/inputs with the rows n where X[n, i] != 0 (all rows, input 1, for i = d)."""
     N, d = X.shape
@@ -195,7 +198,7 @@ def _nonzero_inputs(X, i, samples, inputs):
     return count
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _steps(W, b, i, h, hp, hm):
     """The steps the generic loop really takes: (w + h) - w and w - (w - h), w = W[i, :] or b."""
     for j in range(W.shape[1]):
@@ -204,48 +207,47 @@ def _steps(W, b, i, h, hp, hm):
         hm[j] = w - (w - h)
 
 
-@numba.njit(cache=True, parallel=True)
-def _last_layer_gradient(h, X, W, b, E, S, t_ptr, t_idx, t_val):
-    """Central differences for the output Affine (logits = X W + b); W rows, then b.
+@numba.njit(cache=True, error_model="numpy")
+def _last_row(i, out, h, X, W, b, E, S, t_ptr, t_idx, t_val):
+    """Central differences for row i of the output Affine (logits = X W + b) into out[i, :]:
+    W[i, :], or b for i = d_in.
 
     A weight W[i, j] moves logit j of sample n by X[n, i] * h, which changes its exponential
     by a factor exp(d): one expm1 and one log1p per sample, on tiny arguments.
     """
     N, d_in = X.shape
     C = W.shape[1]
-    out = np.zeros((d_in + 1, C))
-    for i in prange(d_in + 1):
-        samples = np.empty(N, np.int64)
-        inputs = np.empty(N)
-        count = _nonzero_inputs(X, i, samples, inputs)
-        hp = np.empty(C)
-        hm = np.empty(C)
-        _steps(W, b, i, h, hp, hm)
-        acc = np.zeros(C)
-        for q in range(count):
-            n = samples[q]
-            x = inputs[q]
-            for r in range(t_ptr[n], t_ptr[n + 1]):
-                label = t_idx[r]
-                tv = t_val[r]
-                for j in range(C):
-                    emp = _expm1_small(x * hp[j])
-                    emm = _expm1_small(-x * hm[j])
-                    pp = E[n, label] / (S[n] + E[n, j] * emp)
-                    pm = E[n, label] / (S[n] + E[n, j] * emm)
-                    if j == label:
-                        pp *= 1.0 + emp
-                        pm *= 1.0 + emm
-                    r = (pm - pp) / (pp + CROSS_ENTROPY_DELTA)
-                    acc[j] += tv * _log1p_from_z(r / (2.0 + r))
-        for j in range(C):
-            out[i, j] = acc[j] / N / (2 * h)
-    return out
+    samples = np.empty(N, np.int64)
+    inputs = np.empty(N)
+    count = _nonzero_inputs(X, i, samples, inputs)
+    hp = np.empty(C)
+    hm = np.empty(C)
+    _steps(W, b, i, h, hp, hm)
+    acc = np.zeros(C)
+    for q in range(count):
+        n = samples[q]
+        x = inputs[q]
+        for r in range(t_ptr[n], t_ptr[n + 1]):
+            label = t_idx[r]
+            tv = t_val[r]
+            for j in range(C):
+                emp = _expm1_small(x * hp[j])
+                emm = _expm1_small(-x * hm[j])
+                pp = E[n, label] / (S[n] + E[n, j] * emp)
+                pm = E[n, label] / (S[n] + E[n, j] * emm)
+                if j == label:
+                    pp *= 1.0 + emp
+                    pm *= 1.0 + emm
+                rel = (pm - pp) / (pp + CROSS_ENTROPY_DELTA)
+                acc[j] += tv * _log1p_from_z(rel / (2.0 + rel))
+    for j in range(C):
+        out[i, j] = acc[j] / N / (2 * h)
 
 
-@numba.njit(cache=True, parallel=True)
-def _rank1_layer_gradient(h, code, X, A, Z, Zc, W, b, WnT, E, S, t_ptr, t_idx, t_val):
-    """Central differences for the Affine before the output one (X W + b -> act -> Wn).
+@numba.njit(cache=True, error_model="numpy")
+def _rank1_row(i, out, h, code, X, A, Z, Zc, W, b, WnT, E, S, t_ptr, t_idx, t_val):
+    """Central differences for row i of the Affine before the output one (X W + b -> act ->
+    Wn) into out[i, :]: W[i, :], or b for i = d_in.
 
     A weight W[i, j] moves unit j of sample n by dz, a rank-1 change dz * Wn[j, :] of its
     logits. dz comes from the cached activation (sigmoid: from s = Z and 1 - s = Zc), the
@@ -256,65 +258,101 @@ def _rank1_layer_gradient(h, code, X, A, Z, Zc, W, b, WnT, E, S, t_ptr, t_idx, t
     N, d_in = X.shape
     H = W.shape[1]
     C = WnT.shape[0]
-    out = np.zeros((d_in + 1, H))
-    for i in prange(d_in + 1):
-        samples = np.empty(N, np.int64)
-        inputs = np.empty(N)
-        count = _nonzero_inputs(X, i, samples, inputs)
-        hp = np.empty(H)
-        hm = np.empty(H)
-        _steps(W, b, i, h, hp, hm)
-        acc = np.zeros(H)
-        dzp = np.empty(H)
-        dzm = np.empty(H)
-        Dp = np.empty(H)
-        Dm = np.empty(H)
-        for q in range(count):
-            n = samples[q]
-            x = inputs[q]
-            if code == SIGMOID:
-                for j in range(H):
-                    sc = Zc[n, j]
-                    ep = sc * _expm1_small(-x * hp[j])
-                    em = sc * _expm1_small(x * hm[j])
-                    ratio = -Z[n, j] / ((1.0 + ep) * (1.0 + em))
-                    dzp[j] = ratio * ep * (1.0 + em)
-                    dzm[j] = ratio * em * (1.0 + ep)
-            elif code == RELU:
-                for j in range(H):
-                    a = A[n, j]
-                    ap = a + x * hp[j]
-                    am = a - x * hm[j]
-                    dzp[j] = (0.0 if ap <= 0.0 else ap) - Z[n, j]
-                    dzm[j] = (0.0 if am <= 0.0 else am) - Z[n, j]
-            else:
-                for j in range(H):
-                    dzp[j] = x * hp[j]
-                    dzm[j] = -x * hm[j]
+    samples = np.empty(N, np.int64)
+    inputs = np.empty(N)
+    count = _nonzero_inputs(X, i, samples, inputs)
+    hp = np.empty(H)
+    hm = np.empty(H)
+    _steps(W, b, i, h, hp, hm)
+    acc = np.zeros(H)
+    dzp = np.empty(H)
+    dzm = np.empty(H)
+    Dp = np.empty(H)
+    Dm = np.empty(H)
+    for q in range(count):
+        n = samples[q]
+        x = inputs[q]
+        if code == SIGMOID:
             for j in range(H):
-                Dp[j] = 0.0
-                Dm[j] = 0.0
-            for c in range(C):
-                e = E[n, c]
-                for j in range(H):
-                    Dp[j] += e * _expm1_small(dzp[j] * WnT[c, j])
-                    Dm[j] += e * _expm1_small(dzm[j] * WnT[c, j])
-            s_n = S[n]
-            for r in range(t_ptr[n], t_ptr[n + 1]):
-                label = t_idx[r]
-                e = E[n, label]
-                tv = t_val[r]
-                for j in range(H):
-                    fp = _expm1_small(dzp[j] * WnT[label, j])
-                    fm = _expm1_small(dzm[j] * WnT[label, j])
-                    sp = s_n + Dp[j]
-                    sm = s_n + Dm[j]
-                    num = e * ((Dp[j] - Dm[j]) + fm * sp - fp * sm)
-                    den = sm * (e * (1.0 + fp) + CROSS_ENTROPY_DELTA * sp)
-                    acc[j] += tv * _log1p_from_z(num / (2.0 * den + num))
+                sc = Zc[n, j]
+                ep = sc * _expm1_small(-x * hp[j])
+                em = sc * _expm1_small(x * hm[j])
+                ratio = -Z[n, j] / ((1.0 + ep) * (1.0 + em))
+                dzp[j] = ratio * ep * (1.0 + em)
+                dzm[j] = ratio * em * (1.0 + ep)
+        elif code == RELU:
+            for j in range(H):
+                a = A[n, j]
+                ap = a + x * hp[j]
+                am = a - x * hm[j]
+                dzp[j] = (0.0 if ap <= 0.0 else ap) - Z[n, j]
+                dzm[j] = (0.0 if am <= 0.0 else am) - Z[n, j]
+        else:
+            for j in range(H):
+                dzp[j] = x * hp[j]
+                dzm[j] = -x * hm[j]
         for j in range(H):
-            out[i, j] = acc[j] / N / (2 * h)
-    return out
+            Dp[j] = 0.0
+            Dm[j] = 0.0
+        for c in range(C):
+            e = E[n, c]
+            for j in range(H):
+                Dp[j] += e * _expm1_small(dzp[j] * WnT[c, j])
+                Dm[j] += e * _expm1_small(dzm[j] * WnT[c, j])
+        s_n = S[n]
+        for r in range(t_ptr[n], t_ptr[n + 1]):
+            label = t_idx[r]
+            e = E[n, label]
+            tv = t_val[r]
+            for j in range(H):
+                fp = _expm1_small(dzp[j] * WnT[label, j])
+                fm = _expm1_small(dzm[j] * WnT[label, j])
+                sp = s_n + Dp[j]
+                sm = s_n + Dm[j]
+                num = e * ((Dp[j] - Dm[j]) + fm * sp - fp * sm)
+                den = sm * (e * (1.0 + fp) + CROSS_ENTROPY_DELTA * sp)
+                acc[j] += tv * _log1p_from_z(num / (2.0 * den + num))
+    for j in range(H):
+        out[i, j] = acc[j] / N / (2 * h)
+
+
+# Each kernel fills one row of out per call; a serial and a parallel (prange) driver run it
+# over all rows. One thread uses the serial driver, which starts no Numba thread pool.
+
+@numba.njit(cache=True, error_model="numpy")
+def _general_serial(out, *args):
+    for i in range(out.shape[0]):
+        _general_row(i, out, *args)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _general_parallel(out, *args):
+    for i in prange(out.shape[0]):
+        _general_row(i, out, *args)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _last_serial(out, *args):
+    for i in range(out.shape[0]):
+        _last_row(i, out, *args)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _last_parallel(out, *args):
+    for i in prange(out.shape[0]):
+        _last_row(i, out, *args)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _rank1_serial(out, *args):
+    for i in range(out.shape[0]):
+        _rank1_row(i, out, *args)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _rank1_parallel(out, *args):
+    for i in prange(out.shape[0]):
+        _rank1_row(i, out, *args)
 
 
 def _activate_array(code: int, a: np.ndarray) -> np.ndarray:
@@ -356,12 +394,16 @@ def affine_chain_gradient(
     are used as float64. The last two layers use kernels whose small-argument polynomials
     are exact to rounding when the perturbations are small enough (checked here; always so
     for inputs and weights below about 20); other layers, or ``fast=False``, use the
-    general kernel. ``threads``: see :func:`thread_count`.
+    general kernel. ``threads``: see :func:`thread_count`; one thread runs serial drivers
+    and starts no Numba thread pool.
     """
+    n = thread_count(threads)
+    if n == 1:
+        return _chain_gradient(weights, biases, activations, x, t, h, fast, parallel=False)
     previous = numba.get_num_threads()
-    numba.set_num_threads(thread_count(threads))
+    numba.set_num_threads(n)
     try:
-        return _chain_gradient(weights, biases, activations, x, t, h, fast)
+        return _chain_gradient(weights, biases, activations, x, t, h, fast, parallel=True)
     finally:
         numba.set_num_threads(previous)
 
@@ -382,7 +424,7 @@ def thread_count(threads: int | None = None) -> int:
     return available if threads == 0 else min(threads, available)
 
 
-def _chain_gradient(weights, biases, activations, x, t, h, fast):
+def _chain_gradient(weights, biases, activations, x, t, h, fast, parallel):
     Ws = [np.ascontiguousarray(W, dtype=np.float64) for W in weights]
     bs = [np.ascontiguousarray(b, dtype=np.float64) for b in biases]
     x = np.ascontiguousarray(x, dtype=np.float64).reshape(x.shape[0], -1)
@@ -407,20 +449,22 @@ def _chain_gradient(weights, biases, activations, x, t, h, fast):
         return np.concatenate([a.ravel() for a in arrays]), offsets
 
     general = None
+    last, rank1, any_layer = ((_last_parallel, _rank1_parallel, _general_parallel) if parallel
+                              else (_last_serial, _rank1_serial, _general_serial))
     grads = []
     for k, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+        out = np.zeros((W.shape[0] + 1, W.shape[1]))
         step = 1.01 * abs(h) * max(1.0, float(np.abs(Xs[k]).max(initial=0.0)))
         if fast and k == L - 1 and step < _SMALL:
-            out = _last_layer_gradient(float(h), Xs[k], W, b, E, S, *labels)
+            last(out, float(h), Xs[k], W, b, E, S, *labels)
         elif fast and k == L - 2 and step < _SMALL and step * _SLOPE[int(codes[k])] * float(
                 np.abs(Ws[k + 1]).max(initial=0.0)) < _SMALL:
             Zc = _activate_array(SIGMOID, -As[k]) if codes[k] == SIGMOID else Xs[k + 1]
-            out = _rank1_layer_gradient(float(h), int(codes[k]), Xs[k], As[k], Xs[k + 1], Zc,
-                                        W, b, np.ascontiguousarray(Ws[k + 1].T), E, S, *labels)
+            rank1(out, float(h), int(codes[k]), Xs[k], As[k], Xs[k + 1], Zc, W, b,
+                  np.ascontiguousarray(Ws[k + 1].T), E, S, *labels)
         else:
             if general is None:
                 general = (dims, codes, *flat(Ws), *flat(bs), *flat(Xs), *flat(As), E, S, *labels)
-            flat_out = _layer_gradient(k, float(h), *general)
-            out = flat_out.reshape(W.shape[0] + 1, W.shape[1])
+            any_layer(out, k, float(h), *general)
         grads.append((out[:-1].copy(), out[-1].copy()))
     return grads
