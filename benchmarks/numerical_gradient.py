@@ -6,7 +6,8 @@ nditer loop of numerical_gradient). It and nnxp's generic loop cost the same for
 parameter element (two full forward passes each), so they are timed on a random subset of
 elements (stratified over W1, b1, W2, b2 by size) and scaled to all 39,760. Numba's compile
 time is measured in a child process with an empty cache directory, its cache-load time in a
-child with the cache warm; warm times are medians in this process. Values are checked: every
+child with the cache warm; warm times are medians in this process, paths that are compared
+timed in turn, round by round (the machine is shared; its load drifts). Values are checked: every
 path against the Numba result (on the subset for the loops). Prints a table, writes JSON to
 benchmarks/results/numerical_gradient.json.
 
@@ -141,13 +142,20 @@ def machine() -> dict:
     return info
 
 
-def timed(fn, repeats: int) -> tuple[float, list[float], object]:
-    times, result = [], None
+def interleaved(fns, repeats: int) -> list[tuple[float, list[float], object]]:
+    """(median seconds, times, last result) of each function: one warm-up call each, then
+    ``repeats`` rounds calling each in turn, so a change of load on the shared machine falls on
+    all of them alike."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    results = [None] * len(fns)
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times, result
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            results[k] = fn()
+            times[k].append(time.perf_counter() - start)
+    return [(statistics.median(ts), ts, r) for ts, r in zip(times, results, strict=True)]
 
 
 CHILD = """
@@ -181,19 +189,37 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--subset", type=int, default=400,
                         help="parameter elements the loops are timed on (default 400)")
-    parser.add_argument("--repeats", type=int, default=15, help="warm Numba calls (median)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="timed calls of every path, in turn (median)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--skip-compile", action="store_true",
                         help="do not measure the cold compile in a child process")
     parser.add_argument("--train-steps", type=int, default=30,
                         help="SGD steps timed for the chapter-4 estimate")
+    parser.add_argument("--library-threads", type=int, default=1,
+                        help="BLAS (via threadpoolctl) and torch threads for every path; "
+                             "default 1: on a shared machine a second BLAS thread stalls on a "
+                             "core another job holds; 0 leaves the libraries' own settings")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "numerical_gradient.json")
     args = parser.parse_args()
 
     import numba
 
+    if args.library_threads > 0:
+        try:
+            import torch
+
+            torch.set_num_threads(args.library_threads)
+        except ImportError:
+            pass
+        try:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=args.library_threads, user_api="blas")
+        except ImportError:
+            print("threadpoolctl not installed: BLAS keeps its own thread count")
     x, t, data = load_batch(args.data_dir, args.batch, args.seed)
     net = TwoLayerNet(*SIZES, dtype="float64", seed=args.seed)
     params = {k: np.array(net.params[k]) for k in net.params}
@@ -206,31 +232,28 @@ def main() -> None:
         subset[key] = [np.unravel_index(i, p.shape) for i in flat]
     n_subset = sum(len(v) for v in subset.values())
     results: dict = {"data": data, "net": "TwoLayerNet(784, 50, 10), sigmoid, float64",
-                     "batch": args.batch, "parameters": total, "subset": n_subset}
+                     "batch": args.batch, "parameters": total, "subset": n_subset,
+                     "rounds": args.rounds, "library_threads": args.library_threads}
     print(f"data: {data}")
     print(f"net: TwoLayerNet(784, 50, 10), sigmoid, float64, batch {args.batch}; "
           f"{total} parameters; loops timed on {n_subset} of them and scaled by "
           f"{total / n_subset:.1f}")
 
-    # Numba path: compile (cold cache, child), cache load (child), warm (here).
+    # Numba's first call: compile (cold cache, child), cache load (child).
     compile_s = None
     if not args.skip_compile:
         with tempfile.TemporaryDirectory() as cache:
             compile_s = first_call_seconds(cache)
     first_call_s = first_call_seconds(None)
-    net.numerical_gradient(x, t, "jit")
-    threads = {}
-    for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
-        os.environ["NNXP_JIT_THREADS"] = str(n)
-        net.numerical_gradient(x, t, "jit")
-        threads[n] = timed(lambda: net.numerical_gradient(x, t, "jit"), args.repeats)
-    best_threads = min(threads, key=lambda n: threads[n][0])
-    os.environ["NNXP_JIT_THREADS"] = str(best_threads)
-    numba_s, numba_times, numba_grads = threads[best_threads]
-    numba_grads = {k: np.asarray(v) for k, v in numba_grads.items()}
 
-    # Baseline: the book's loop, subset, scaled.
+    def jit_on(n):
+        def run():
+            os.environ["NNXP_JIT_THREADS"] = str(n)
+            return net.numerical_gradient(x, t, "jit")
+        return run
+
     def baseline():
+        """The book's loop over the subset, on its own copies of the parameters."""
         grads = {}
         for key, p in params.items():
             work = p.copy()
@@ -239,11 +262,8 @@ def main() -> None:
                                                  subset[key])
         return grads
 
-    base_sub_s, base_times, base_grads = timed(baseline, 3)
-    baseline_s = base_sub_s * total / n_subset
-
-    # nnxp generic loop (through net.params, as netgrad.generic_numerical_gradient), subset.
     def generic():
+        """nnxp's generic loop through net.params (netgrad.generic_numerical_gradient), subset."""
         grads = {}
         for key in net.params:
             grads[key] = central_difference(
@@ -251,27 +271,38 @@ def main() -> None:
                 on_change=lambda p, key=key: net.params.__setitem__(key, p))
         return grads
 
-    gen_sub_s, gen_times, gen_grads = timed(generic, 3)
-    generic_s = gen_sub_s * total / n_subset
-
-    # Vectorised path: NumPy, and torch on the CPU where installed.
-    vectorized = {}
-    nets = {"numpy": net}
-    try:
-        from nnxp.backend import get_backend
-
-        torch_be = get_backend("torch", dtype="float64")
-        tnet = TwoLayerNet(*SIZES, backend=torch_be, dtype="float64", seed=args.seed)
-        nets["torch"] = tnet
-    except Exception as exc:  # torch missing: say so, measure the rest
-        print(f"torch: skipped ({type(exc).__name__}: {exc})")
-    for name, vnet in nets.items():
+    def vectorized_on(vnet):
         be = vnet.backend
         xv, tv = be.asarray(x), be.asarray(t)
-        vnet.numerical_gradient(xv, tv, "vectorized")
-        med, times, grads = timed(lambda vnet=vnet, xv=xv, tv=tv:
-                                  vnet.numerical_gradient(xv, tv, "vectorized"), 3)
-        vectorized[name] = (med, {k: be.to_numpy(v) for k, v in grads.items()})
+        return lambda: vnet.numerical_gradient(xv, tv, "vectorized")
+
+    paths = {"baseline": baseline, "generic": generic, "jit": jit_on(1)}
+    paths["vectorized_numpy"] = vectorized_on(net)
+    try:
+        import torch
+
+        from nnxp.backend import get_backend
+
+        tnet = TwoLayerNet(*SIZES, backend=get_backend("torch", dtype="float64"),
+                           dtype="float64", seed=args.seed)
+        paths["vectorized_torch"] = vectorized_on(tnet)
+        results["torch_threads"] = torch.get_num_threads()
+    except Exception as exc:  # torch missing: say so, measure the rest
+        print(f"torch: skipped ({type(exc).__name__}: {exc})")
+    # Every path once per round, rounds repeated: load changes fall on all paths alike.
+    measured = dict(zip(paths, interleaved(list(paths.values()), args.rounds), strict=True))
+    base_sub_s, _, base_grads = measured["baseline"]
+    gen_sub_s, _, gen_grads = measured["generic"]
+    baseline_s = base_sub_s * total / n_subset
+    generic_s = gen_sub_s * total / n_subset
+    numba_s, numba_times, numba_grads = measured["jit"]
+    numba_grads = {k: np.asarray(v) for k, v in numba_grads.items()}
+    vectorized = {}
+    for name in ("numpy", "torch"):
+        if f"vectorized_{name}" in measured:
+            med, _, grads = measured[f"vectorized_{name}"]
+            vectorized[name] = (med, {k: np.asarray(net.backend.to_numpy(v))
+                                      for k, v in grads.items()})
 
     # Agreement.
     def max_diff_subset(grads):
@@ -299,18 +330,28 @@ def main() -> None:
         steps.append(time.perf_counter() - start)
     step_s = statistics.median(steps)
 
+    # Numba threads, last: the thread pool, once started, slows torch in this process.
+    counts = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    threads = dict(zip(counts, interleaved([jit_on(n) for n in counts], 3 * args.rounds),
+                       strict=True))
+    os.environ.pop("NNXP_JIT_THREADS")
+
     rows = [
-        ("book loop (NumPy), scaled", baseline_s, f"{n_subset} elements x3, median, scaled"),
-        ("nnxp generic loop, scaled", generic_s, f"{n_subset} elements x3, median, scaled"),
-        *[(f"nnxp vectorized ({name})", med, "full gradient x3, median")
+        ("book loop (NumPy), scaled", baseline_s, f"{n_subset} elements, scaled"),
+        ("nnxp generic loop, scaled", generic_s, f"{n_subset} elements, scaled"),
+        *[(f"nnxp vectorized ({name})", med, "full gradient")
           for name, (med, _) in vectorized.items()],
+        ("nnxp jit (default: 1 thread)", numba_s, "full gradient"),
         *[(f"nnxp jit, {n} thread{'s' if n > 1 else ''}", threads[n][0],
-           f"full gradient x{args.repeats}, median") for n in sorted(threads)],
+           f"full gradient, {3 * args.rounds} rounds, measured last")
+          for n in sorted(threads)],
     ]
     print()
-    print(f"{'path':<30} {'seconds':>10} {'vs book':>10}  how")
+    print(f"medians of {args.rounds} rounds, each path once per round, after a warm-up call; "
+          f"BLAS and torch on {args.library_threads or 'their default'} thread(s)")
+    print(f"{'path':<30} {'seconds':>10} {'vs book':>10}  what")
     for name, seconds, how in rows:
-        print(f"{name:<30} {seconds:>10.4f} {baseline_s / seconds:>9.0f}x  {how}")
+        print(f"{name:<30} {seconds:>10.4f} {baseline_s / seconds:>9.3g}x  {how}")
     if compile_s is not None:
         print(f"{'nnxp jit, first call, compile':<30} {compile_s:>10.2f}{'':>12}"
               "fresh process, empty Numba cache")
@@ -320,9 +361,9 @@ def main() -> None:
     print("max |difference| from the Numba result: "
           + ", ".join(f"{k} {v:.1e}" for k, v in agree.items()))
     estimate_min = 10_000 * step_s / 60
-    print(f"chapter 4 (10,000 SGD steps with numerical gradients, lr 0.1, jit on "
-          f"{best_threads} thread{'s' if best_threads > 1 else ''}): {step_s * 1e3:.1f} ms per "
-          f"step (median of {args.train_steps}) -> about {estimate_min:.1f} minutes")
+    print(f"chapter 4 (10,000 SGD steps with numerical gradients, lr 0.1, jit on 1 thread): "
+          f"{step_s * 1e3:.1f} ms per step (median of {args.train_steps}) -> about "
+          f"{estimate_min:.1f} minutes")
 
     results.update({
         "machine": machine(),
@@ -339,7 +380,6 @@ def main() -> None:
             **{f"vectorized_{name}": med for name, (med, _) in vectorized.items()},
         },
         "speedup_vs_baseline": {name: baseline_s / seconds for name, seconds, _ in rows},
-        "numba_threads_used": best_threads,
         "max_abs_difference": agree,
         "chapter4_estimate": {"step_seconds": step_s, "steps": 10_000,
                               "minutes": estimate_min, "steps_timed": args.train_steps},
