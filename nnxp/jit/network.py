@@ -17,10 +17,11 @@ cached arrays. The kernels work row by row of each weight matrix, serially by de
 in parallel over rows (``prange``) on ``threads`` threads (the environment's
 ``NNXP_JIT_THREADS``; 0: all of Numba's). On the shared 2-core development machine two
 threads ran from 1.4 times faster to 3.5 times slower than one as other jobs came and went
-(benchmarks/numerical_gradient.py measures both), and Numba's OpenMP thread pool, once started, slowed PyTorch's CPU kernels in the same process several
-times over (``NUMBA_THREADING_LAYER=workqueue`` avoids that); where cores are free, more
-threads help. Kernels use NumPy's error model (x / 0 gives inf or nan, as NumPy does, rather
-than raising), which also lets their loops vectorise: twice as fast here.
+(benchmarks/numerical_gradient.py measures both), and Numba's OpenMP thread pool, once
+started, slowed PyTorch's CPU kernels in the same process several times over
+(``NUMBA_THREADING_LAYER=workqueue`` avoids that); where cores are free, more threads help.
+Kernels use NumPy's error model (x / 0 gives inf or nan, as NumPy does, rather than
+raising), which also lets their loops vectorise: twice as fast here.
 """
 
 from __future__ import annotations
