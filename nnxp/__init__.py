@@ -2,6 +2,7 @@
 
 from nnxp.backend import Backend, available_backends, get_backend
 from nnxp.errors import BackendUnavailable, DatasetError, ModelFileError, NnxpError
+from nnxp.gradcheck import gradient_check
 from nnxp.nets import MultiLayerNet, TwoLayerNet
 from nnxp.train import Trainer, TrainingDiverged
 
@@ -30,5 +31,6 @@ __all__ = [
     "available_backends",
     "get_backend",
     "load_mnist",
+    "gradient_check",
     "__version__",
 ]

@@ -334,6 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("figure", choices=FIGURES)
     plot.add_argument("-o", "--output", metavar="PNG", help="default: FIGURE.png")
     plot.set_defaults(func=_cmd_plot)
+
+    from nnxp.gradcheck import add_gradcheck_parser
+
+    add_gradcheck_parser(sub)
     return parser
 
 

@@ -3,10 +3,13 @@
 The generic path here works for any callable and any array shape on every backend. It
 perturbs one element at a time in place where the library allows (so the book's idiom
 ``numerical_gradient(lambda W: net.loss(x, t), net.params["W1"])`` works) and restores it.
+A ``numba.njit`` f with a C-contiguous float64 NumPy array runs the loop compiled instead
+(:mod:`nnxp.jit`); a net's own ``numerical_gradient`` has faster paths (:mod:`nnxp.netgrad`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -54,11 +57,30 @@ def central_difference(
     return grad
 
 
+def _is_numba_function(f: Any) -> bool:
+    """Whether f is a ``numba.njit`` function (Numba is not imported to ask: if it is not
+    loaded yet, f cannot be one)."""
+    numba = sys.modules.get("numba")
+    return numba is not None and isinstance(f, numba.core.registry.CPUDispatcher)
+
+
 def numerical_gradient(f: Callable[[Any], Any], x: Any) -> Any:
     """The gradient of scalar f at x, an array of any shape, by central differences.
 
-    The result has x's shape, dtype, namespace and device. x is left as it was found.
+    The result has x's shape, dtype, namespace and device. x is left as it was found. When f
+    is a ``numba.njit`` function and x a C-contiguous float64 NumPy array, the whole loop runs
+    compiled (:func:`nnxp.jit.numerical_gradient`).
     """
+    if (
+        _is_numba_function(f)
+        and isinstance(x, np.ndarray)
+        and x.dtype == np.float64
+        and x.ndim > 0
+        and x.flags.c_contiguous
+    ):
+        from nnxp.jit import numerical_gradient as jitted_numerical_gradient
+
+        return jitted_numerical_gradient(f, x)
     return backend_of(x).asarray(central_difference(f, x), dtype=x.dtype)
 
 

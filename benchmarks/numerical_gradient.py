@@ -1,0 +1,393 @@
+"""The numerical gradient of TwoLayerNet(784, 50, 10), sigmoid, batch 100, float64: the book's
+loop against nnxp's generic, Numba and vectorised paths, in one process.
+
+The baseline is the book's own code written plainly in NumPy (its TwoLayerNet.loss and the
+nditer loop of numerical_gradient). It and nnxp's generic loop cost the same for every
+parameter element (two full forward passes each), so they are timed on a random subset of
+elements (stratified over W1, b1, W2, b2 by size) and scaled to all 39,760. Numba's compile
+time is measured in a child process with an empty cache directory, its cache-load time in a
+child with the cache warm; warm times are medians in this process, paths that are compared
+timed in turn, round by round (the machine is shared; its load drifts). Values are checked: every
+path against the Numba result (on the subset for the loops). Prints a table, writes JSON to
+benchmarks/results/numerical_gradient.json.
+
+Data: a random batch of 100 from the first 10,000 MNIST training images when the IDX file is
+found (--data-dir, NNXP_DATA_DIR, or ../shared/data/mnist), else random MNIST-like data
+(81% zeros); the output says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nnxp.gradcheck import random_mnist_like  # noqa: E402
+from nnxp.gradient import central_difference  # noqa: E402
+from nnxp.nets import TwoLayerNet  # noqa: E402
+
+H = 1e-4
+SIZES = (784, 50, 10)
+
+
+# The book's code (chapter 4), plainly in NumPy: the baseline.
+
+def book_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def book_softmax(x):
+    x = x - np.max(x, axis=-1, keepdims=True)
+    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+
+def book_cross_entropy_error(y, t):
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+def book_loss(params, x, t):
+    a1 = np.dot(x, params["W1"]) + params["b1"]
+    z1 = book_sigmoid(a1)
+    a2 = np.dot(z1, params["W2"]) + params["b2"]
+    return book_cross_entropy_error(book_softmax(a2), t)
+
+
+def book_numerical_gradient(f, x, indices):
+    """The book's loop over the elements ``indices`` (the book iterates all with nditer)."""
+    grad = np.zeros_like(x)
+    for idx in indices:
+        tmp_val = x[idx]
+        x[idx] = float(tmp_val) + H
+        fxh1 = f(x)
+        x[idx] = tmp_val - H
+        fxh2 = f(x)
+        grad[idx] = (fxh1 - fxh2) / (2 * H)
+        x[idx] = tmp_val
+    return grad
+
+
+# Data and machine.
+
+def load_batch(data_dir: Path | None, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    candidates = [data_dir] if data_dir else []
+    if os.environ.get("NNXP_DATA_DIR"):
+        candidates.append(Path(os.environ["NNXP_DATA_DIR"]))
+    candidates.append(ROOT.parent / "shared" / "data" / "mnist")
+    rng = np.random.default_rng(seed)
+    for folder in candidates:
+        images = folder / "train-images-idx3-ubyte.gz"
+        labels = folder / "train-labels-idx1-ubyte.gz"
+        if not (images.is_file() and labels.is_file()):
+            continue
+        count = 10_000
+        with gzip.open(images) as f:
+            magic, n, rows, cols = np.frombuffer(f.read(16), ">u4")
+            if magic != 2051 or rows * cols != 784 or n < count:
+                continue
+            x = np.frombuffer(f.read(count * 784), np.uint8).reshape(count, 784)
+        with gzip.open(labels) as f:
+            magic, n = np.frombuffer(f.read(8), ">u4")
+            if magic != 2049 or n < count:
+                continue
+            t = np.frombuffer(f.read(count), np.uint8).astype(np.int64)
+        pick = rng.choice(count, batch, replace=False)
+        return x[pick] / 255.0, t[pick], f"MNIST {images} (random batch of the first 10,000)"
+    x, t = random_mnist_like(batch, seed=seed)
+    return x, t, "random MNIST-like data (81% zeros): no MNIST IDX files found"
+
+
+def machine() -> dict:
+    import numba
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        "numba_threading_layer": numba.config.THREADING_LAYER,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "platform": platform.platform(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [{k: p.get(k) for k in ("internal_api", "num_threads", "version")}
+                        for p in threadpool_info()]
+    except ImportError:
+        pass
+    return info
+
+
+def interleaved(fns, repeats: int) -> list[tuple[float, list[float], object]]:
+    """(median seconds, times, last result) of each function: one warm-up call each, then
+    ``repeats`` rounds calling each in turn, so a change of load on the shared machine falls on
+    all of them alike."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    results = [None] * len(fns)
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            results[k] = fn()
+            times[k].append(time.perf_counter() - start)
+    return [(statistics.median(ts), ts, r) for ts, r in zip(times, results, strict=True)]
+
+
+CHILD = """
+import time, sys, numpy as np
+sys.path.insert(0, {root!r})
+t0 = time.perf_counter()
+from nnxp.nets import TwoLayerNet
+net = TwoLayerNet(784, 50, 10, dtype="float64", seed=0)
+rng = np.random.default_rng(0)
+x = rng.random((100, 784)) * (rng.random((100, 784)) < 0.19)
+t = rng.integers(0, 10, 100)
+t1 = time.perf_counter()
+net.numerical_gradient(x, t, "jit")
+t2 = time.perf_counter()
+print(t2 - t1)
+"""
+
+
+def first_call_seconds(cache_dir: str | None) -> float:
+    """The first jit call in a fresh process: with an empty cache dir it compiles."""
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT))], env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--subset", type=int, default=400,
+                        help="parameter elements the loops are timed on (default 400)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="timed calls of every path, in turn (median)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--skip-compile", action="store_true",
+                        help="do not measure the cold compile in a child process")
+    parser.add_argument("--train-steps", type=int, default=30,
+                        help="SGD steps timed for the chapter-4 estimate")
+    parser.add_argument("--library-threads", type=int, default=1,
+                        help="BLAS (via threadpoolctl) and torch threads for every path; "
+                             "default 1: on a shared machine a second BLAS thread stalls on a "
+                             "core another job holds; 0 leaves the libraries' own settings")
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "benchmarks" / "results" / "numerical_gradient.json")
+    args = parser.parse_args()
+
+    import numba
+
+    if args.library_threads > 0:
+        try:
+            import torch
+
+            torch.set_num_threads(args.library_threads)
+        except ImportError:
+            pass
+        try:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=args.library_threads, user_api="blas")
+        except ImportError:
+            print("threadpoolctl not installed: BLAS keeps its own thread count")
+    x, t, data = load_batch(args.data_dir, args.batch, args.seed)
+    net = TwoLayerNet(*SIZES, dtype="float64", seed=args.seed)
+    params = {k: np.array(net.params[k]) for k in net.params}
+    total = sum(p.size for p in params.values())
+    rng = np.random.default_rng(args.seed + 1)
+    subset = {}
+    for key, p in params.items():
+        k = max(1, round(args.subset * p.size / total))
+        flat = rng.choice(p.size, min(k, p.size), replace=False)
+        subset[key] = [np.unravel_index(i, p.shape) for i in flat]
+    n_subset = sum(len(v) for v in subset.values())
+    results: dict = {"data": data, "net": "TwoLayerNet(784, 50, 10), sigmoid, float64",
+                     "batch": args.batch, "parameters": total, "subset": n_subset,
+                     "rounds": args.rounds, "library_threads": args.library_threads}
+    print(f"data: {data}")
+    print(f"net: TwoLayerNet(784, 50, 10), sigmoid, float64, batch {args.batch}; "
+          f"{total} parameters; loops timed on {n_subset} of them and scaled by "
+          f"{total / n_subset:.1f}")
+
+    # Numba's first call: compile (cold cache, child), cache load (child).
+    compile_s = None
+    if not args.skip_compile:
+        with tempfile.TemporaryDirectory() as cache:
+            compile_s = first_call_seconds(cache)
+    first_call_s = first_call_seconds(None)
+
+    def jit_on(n):
+        def run():
+            os.environ["NNXP_JIT_THREADS"] = str(n)
+            return net.numerical_gradient(x, t, "jit")
+        return run
+
+    def baseline():
+        """The book's loop over the subset, on its own copies of the parameters."""
+        grads = {}
+        for key, p in params.items():
+            work = p.copy()
+            local = dict(params, **{key: work})
+            grads[key] = book_numerical_gradient(lambda _w, p=local: book_loss(p, x, t), work,
+                                                 subset[key])
+        return grads
+
+    def generic():
+        """nnxp's generic loop through net.params (netgrad.generic_numerical_gradient), subset."""
+        grads = {}
+        for key in net.params:
+            grads[key] = central_difference(
+                lambda _p: net.loss(x, t), net.params[key], indices=subset[key],
+                on_change=lambda p, key=key: net.params.__setitem__(key, p))
+        return grads
+
+    def vectorized_on(vnet):
+        be = vnet.backend
+        xv, tv = be.asarray(x), be.asarray(t)
+        return lambda: vnet.numerical_gradient(xv, tv, "vectorized")
+
+    paths = {"baseline": baseline, "generic": generic, "jit": jit_on(1)}
+    paths["vectorized_numpy"] = vectorized_on(net)
+    try:
+        import torch
+
+        from nnxp.backend import get_backend
+
+        tnet = TwoLayerNet(*SIZES, backend=get_backend("torch", dtype="float64"),
+                           dtype="float64", seed=args.seed)
+        paths["vectorized_torch"] = vectorized_on(tnet)
+        results["torch_threads"] = torch.get_num_threads()
+    except Exception as exc:  # torch missing: say so, measure the rest
+        print(f"torch: skipped ({type(exc).__name__}: {exc})")
+    # Every path once per round, rounds repeated: load changes fall on all paths alike.
+    measured = dict(zip(paths, interleaved(list(paths.values()), args.rounds), strict=True))
+    base_sub_s, _, base_grads = measured["baseline"]
+    gen_sub_s, _, gen_grads = measured["generic"]
+    baseline_s = base_sub_s * total / n_subset
+    generic_s = gen_sub_s * total / n_subset
+    numba_s, numba_times, numba_grads = measured["jit"]
+    numba_grads = {k: np.asarray(v) for k, v in numba_grads.items()}
+    vectorized = {}
+    for name in ("numpy", "torch"):
+        if f"vectorized_{name}" in measured:
+            med, _, grads = measured[f"vectorized_{name}"]
+            vectorized[name] = (med, {k: np.asarray(net.backend.to_numpy(v))
+                                      for k, v in grads.items()})
+
+    # Agreement.
+    def max_diff_subset(grads):
+        return max(abs(float(grads[k][i]) - float(numba_grads[k][i]))
+                   for k in subset for i in subset[k])
+
+    agree = {
+        "baseline_vs_numba_subset": max_diff_subset(base_grads),
+        "generic_vs_numba_subset": max_diff_subset(gen_grads),
+        **{f"vectorized_{name}_vs_numba": max(float(np.abs(g[k] - numba_grads[k]).max())
+                                              for k in g)
+           for name, (_, g) in vectorized.items()},
+    }
+
+    # Chapter 4 with numerical gradients: time SGD steps on fresh batches, scale to 10,000.
+    train_net = TwoLayerNet(*SIZES, dtype="float64", seed=args.seed)
+    steps = []
+    pool_x, pool_t, _ = load_batch(args.data_dir, min(1000, 10 * args.batch), args.seed + 2)
+    for s in range(args.train_steps):
+        pick = np.random.default_rng(s).choice(pool_x.shape[0], args.batch, replace=False)
+        start = time.perf_counter()
+        grads = train_net.numerical_gradient(pool_x[pick], pool_t[pick])
+        for key in train_net.params:
+            train_net.params[key] = train_net.params[key] - 0.1 * grads[key]
+        steps.append(time.perf_counter() - start)
+    step_s = statistics.median(steps)
+
+    # Numba threads, last: the thread pool, once started, slows torch in this process.
+    counts = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    threads = dict(zip(counts, interleaved([jit_on(n) for n in counts], 3 * args.rounds),
+                       strict=True))
+    os.environ.pop("NNXP_JIT_THREADS")
+
+    rows = [
+        ("book loop (NumPy), scaled", baseline_s, f"{n_subset} elements, scaled"),
+        ("nnxp generic loop, scaled", generic_s, f"{n_subset} elements, scaled"),
+        *[(f"nnxp vectorized ({name})", med, "full gradient")
+          for name, (med, _) in vectorized.items()],
+        ("nnxp jit (default: 1 thread)", numba_s, "full gradient"),
+        *[(f"nnxp jit, {n} thread{'s' if n > 1 else ''}", threads[n][0],
+           f"full gradient, {3 * args.rounds} rounds, measured last")
+          for n in sorted(threads)],
+    ]
+    print()
+    print(f"medians of {args.rounds} rounds, each path once per round, after a warm-up call; "
+          f"BLAS and torch on {args.library_threads or 'their default'} thread(s)")
+    print(f"{'path':<30} {'seconds':>10} {'vs book':>10}  what")
+    for name, seconds, how in rows:
+        print(f"{name:<30} {seconds:>10.4f} {baseline_s / seconds:>9.3g}x  {how}")
+    if compile_s is not None:
+        print(f"{'nnxp jit, first call, compile':<30} {compile_s:>10.2f}{'':>12}"
+              "fresh process, empty Numba cache")
+    print(f"{'nnxp jit, first call, cached':<30} {first_call_s:>10.2f}{'':>12}"
+          "fresh process, cache on disk")
+    print()
+    print("max |difference| from the Numba result: "
+          + ", ".join(f"{k} {v:.1e}" for k, v in agree.items()))
+    estimate_min = 10_000 * step_s / 60
+    print(f"chapter 4 (10,000 SGD steps with numerical gradients, lr 0.1, jit on 1 thread): "
+          f"{step_s * 1e3:.1f} ms per step (median of {args.train_steps}) -> about "
+          f"{estimate_min:.1f} minutes")
+
+    results.update({
+        "machine": machine(),
+        "seconds": {
+            "baseline_book_loop_scaled": baseline_s,
+            "baseline_subset": base_sub_s,
+            "generic_scaled": generic_s,
+            "generic_subset": gen_sub_s,
+            "numba_warm": numba_s,
+            "numba_warm_by_threads": {str(n): v[0] for n, v in threads.items()},
+            "numba_warm_times": numba_times,
+            "numba_compile_first_call": compile_s,
+            "numba_cached_first_call": first_call_s,
+            **{f"vectorized_{name}": med for name, (med, _) in vectorized.items()},
+        },
+        "speedup_vs_baseline": {name: baseline_s / seconds for name, seconds, _ in rows},
+        "max_abs_difference": agree,
+        "chapter4_estimate": {"step_seconds": step_s, "steps": 10_000,
+                              "minutes": estimate_min, "steps_timed": args.train_steps},
+    })
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+
+
+if __name__ == "__main__":
+    main()
