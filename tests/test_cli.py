@@ -94,15 +94,18 @@ def test_train_writes_model_metrics_and_plot(fake_data, capsys, _isolated):
     assert fake_data[0][0] == "auto"
 
 
-def test_defaults_are_the_books_chapter_5_run(fake_data, capsys):
-    code, out, _ = run(["train", "--quiet", "--iters", "20"], capsys)
+def test_defaults_are_the_books_chapter_5_run(fake_data, capsys, _isolated):
+    code, out, _ = run(["train", "--quiet", "--iters", "20", "--save", "m.npz"], capsys)
     assert code == 0
     assert out.splitlines()[0].startswith("final: ")
+    meta = read_model_file(_isolated / "m.npz")[1]
+    assert meta["model"] == {"model": "two-layer", "input_size": 64, "hidden_size": 50,
+                             "output_size": 10, "activation": "relu", "weight_init_std": 0.01}
+    assert meta["training"]["optimizer_param"] == {"lr": 0.1}
     from nnxp.cli import build_parser
 
     args = build_parser().parse_args(["train"])
-    assert (args.backend, args.model, args.hidden, args.activation) == (
-        "numpy", "two-layer", [50], "relu")
+    assert (args.backend, args.model) == ("numpy", "two-layer")
     assert (args.batch_size, args.lr, args.iters, args.epochs) == (100, 0.1, 10_000, None)
     assert (args.dtype, args.dataset, args.optimizer, args.gradient) == (
         "float32", "auto", "sgd", "backprop")
