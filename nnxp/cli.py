@@ -14,6 +14,7 @@ import math
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -363,7 +364,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     _, meta = read_model_file(args.weights)
     backend = _backend(args.backend, args.device, meta.get("dtype", "float32"))
-    net, meta = load_model(args.weights, backend=backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net, meta = load_model(args.weights, backend=backend)
+    for warning in caught:
+        print(f"nnxp eval: warning: {warning.message}", file=sys.stderr)
     data = meta.get("dataset", {})
     name = args.dataset or data.get("name", "auto")
     images = _takes_images(net.config)
