@@ -40,14 +40,19 @@ def _isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_data(monkeypatch):
-    """load_dataset gives 10 well-separated classes of 64 features: 500 train, 200 test."""
+    """load_dataset gives 10 well-separated classes of 64 features: 500 train, 200 test
+    (as 1x8x8 images when asked for flatten=False)."""
     calls = []
 
     def load_dataset(name="auto", **kwargs):
         calls.append((name, kwargs))
         if name not in datasets.DATASETS:
             raise DatasetError(f"unknown dataset {name!r}")
-        return blobs(n_train=500, n_test=200, features=64, classes=10, seed=1), "mnist-5k"
+        (x, t), (x_test, t_test) = blobs(n_train=500, n_test=200, features=64, classes=10,
+                                         seed=1)
+        if not kwargs.get("flatten", True):
+            x, x_test = x.reshape(-1, 1, 8, 8), x_test.reshape(-1, 1, 8, 8)
+        return ((x, t), (x_test, t_test)), "mnist-5k"
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     return calls
@@ -127,6 +132,59 @@ def test_epochs_multi_layer_and_torch(fake_data, capsys):
     assert "after 20 iterations (2 epochs)" in out and "(torch cpu float64)" in out
 
 
+def test_optimizer_and_its_parameters(fake_data, capsys, _isolated):
+    code, out, err = run([*TRAIN, "--optimizer", "adam", "--lr", "0.01", "--beta1", "0.8",
+                          "--save", "m.npz"], capsys)
+    assert code == 0, err
+    assert ": adam lr 0.01, beta1 0.8, batch 50," in out.splitlines()[0]
+    training = read_model_file(_isolated / "m.npz")[1]["training"]
+    assert training["optimizer"] == "adam"
+    assert training["optimizer_param"] == {"lr": 0.01, "beta1": 0.8}
+    assert training["result"]["test_acc"] >= 0.9
+    code, out, err = run([*TRAIN, "--optimizer", "nesterov", "--momentum", "0.5", "--quiet"],
+                         capsys)
+    assert code == 0, err
+
+
+def test_multi_layer_extend_keeps_its_running_statistics(fake_data, capsys, _isolated):
+    code, out, err = run([*TRAIN, "--model", "multi-layer-extend", "--hidden", "32", "16",
+                          "--batchnorm", "--dropout", "0.2", "--weight-decay", "0.001",
+                          "--init", "he", "--save", "m.npz"], capsys)
+    assert code == 0, err
+    assert out.startswith("training multi-layer-extend 64-32-16-10 relu, batchnorm, dropout 0.2, "
+                          "weight decay 0.001 on mnist-5k")
+    _, meta = read_model_file(_isolated / "m.npz")
+    assert meta["model"]["use_batchnorm"] and meta["model"]["use_dropout"]
+    assert meta["model"]["dropout_ratio"] == 0.2 and meta["model"]["weight_init_std"] == "he"
+    assert sorted(meta["buffers"]) == ["running_mean1", "running_mean2", "running_var1",
+                                       "running_var2"]
+    trained = meta["training"]["result"]["test_acc"]
+    assert trained >= 0.9
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0 and err == ""
+    assert json.loads(out)["accuracy"] == pytest.approx(trained)
+
+
+@pytest.mark.parametrize(("model", "extra"), [
+    ("simple-conv", ["--hidden", "20", "--optimizer", "adam", "--lr", "0.01"]),
+    ("deep-conv", ["--iters", "2", "--dropout", "0.3"]),
+])
+def test_conv_models_train_on_images_and_evaluate(fake_data, capsys, _isolated, model, extra):
+    code, out, err = run([*TRAIN, "--model", model, *extra, "--save", "m.npz"], capsys)
+    assert code == 0, err
+    assert out.startswith(f"training {model} 1x8x8 images, hidden ")
+    assert fake_data[-1][1]["flatten"] is False
+    _, meta = read_model_file(_isolated / "m.npz")
+    assert meta["model"]["input_dim"] == [1, 8, 8] and meta["dataset"]["flatten"] is False
+    trained = meta["training"]["result"]["test_acc"]
+    if model == "simple-conv":
+        assert trained >= 0.5  # chance is 0.1
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    assert fake_data[-1][1]["flatten"] is False
+    assert json.loads(out)["accuracy"] == pytest.approx(trained)
+
+
 def test_eval_json_and_text(fake_data, capsys, _isolated):
     assert run([*TRAIN, "--quiet", "--save", "m.npz"], capsys)[0] == 0
     trained = read_model_file(_isolated / "m.npz")[1]["training"]["result"]["test_acc"]
@@ -172,6 +230,20 @@ def _assert_one_line_error(code, err, *needles):
         (["--dataset", "cifar"], ["unknown dataset 'cifar'"]),
         (["--epochs", "2", "--iters", "3"], ["not allowed with argument"]),
         (["--threads", "-1"], ["argument --threads", "integer >= 0"]),
+        (["--momentum", "0.5"], ["--momentum applies to --optimizer momentum or nesterov",
+                                 "not sgd"]),
+        (["--optimizer", "adam", "--beta2", "1"], ["--optimizer adam: beta2 must be in [0, 1)"]),
+        (["--optimizer", "rmsprop", "--decay-rate", "x"], ["argument --decay-rate"]),
+        (["--batchnorm"], ["--batchnorm applies to --model multi-layer-extend, not two-layer"]),
+        (["--dropout", "0.5"], ["--dropout applies to --model multi-layer-extend or deep-conv"]),
+        (["--model", "multi-layer-extend", "--dropout", "1"], ["--dropout", "not in [0, 1)"]),
+        (["--model", "multi-layer", "--weight-decay", "-1"], ["--weight-decay", ">= 0"]),
+        (["--weight-decay", "0.1"], ["--weight-decay applies to", "not two-layer"]),
+        (["--model", "simple-conv", "--activation", "sigmoid"],
+         ["--activation applies to", "not simple-conv"]),
+        (["--model", "deep-conv", "--init", "he"], ["--init applies to", "not deep-conv"]),
+        (["--model", "simple-conv", "--hidden", "10", "20"],
+         ["--model simple-conv takes one hidden size"]),
     ],
 )
 def test_train_errors_are_one_line_and_write_nothing(fake_data, capsys, _isolated, extra, needles):
@@ -259,6 +331,21 @@ def test_short_training_on_the_offline_subset(capsys, _isolated):
     result = json.loads(out)
     assert result["dataset"] == "mnist-5k" and result["total"] == 1000
     assert result["accuracy"] >= 0.8
+
+
+def test_simple_conv_on_the_offline_subset(capsys, _isolated):
+    """The issue's quick check: 20 iterations of SimpleConvNet on mnist-5k, then eval."""
+    if datasets.subset.subset_file() is None:
+        pytest.skip(f"the mnist-5k subset is not installed: {datasets.subset.INSTALL_HINT}")
+    code, out, err = run(["train", "--model", "simple-conv", "--iters", "20", "--dataset",
+                          "mnist-5k", "--optimizer", "adam", "--lr", "0.001", "--quiet",
+                          "--save", "m.npz"], capsys)
+    assert code == 0, err
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["dataset"] == "mnist-5k" and result["total"] == 1000
+    assert result["accuracy"] >= 0.4
 
 
 def test_one_epoch_on_real_mnist(capsys, _isolated):

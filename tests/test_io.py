@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from nnxp.convnets import SimpleConvNet
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.io import (
     CONFIG_KEY,
@@ -18,7 +19,6 @@ from nnxp.io import (
     read_model_file,
     save_model,
 )
-from nnxp.convnets import SimpleConvNet
 from nnxp.nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
 from tests.helpers import assert_close
 
