@@ -406,6 +406,26 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_convert(args: argparse.Namespace) -> int:
+    """Import the book's pickled weights (safely) and write them as an nnxp model file."""
+    import hashlib
+
+    from nnxp.book_weights import BOOK_ARCHS, load_book_weights
+    from nnxp.io import check_writable, save_model
+
+    check_writable(args.output, "model")
+    net = load_book_weights(args.pickle, args.arch, backend="numpy", dtype=args.dtype)
+    digest = hashlib.sha256(args.pickle.read_bytes()).hexdigest()
+    info = {
+        "dataset": {"normalize": True, "flatten": not _takes_images(net.config)},
+        "source": {"book_weights": args.pickle.name, "arch": args.arch, "sha256": digest},
+    }
+    save_model(args.output, net, info)
+    print(f"{args.pickle}: {BOOK_ARCHS[args.arch]} -> {args.output} ({args.dtype}; "
+          f"score it: nnxp eval --weights {args.output})")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     """Draw one of the book's figures to a PNG."""
     from nnxp.plot import plot_figure
@@ -491,6 +511,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.set_defaults(func=_cmd_eval)
+
+    from nnxp.book_weights import BOOK_ARCHS
+
+    convert = sub.add_parser(
+        "convert", help="import the book's pickled weights as an nnxp model file",
+        description="Read one of the book's weight pickles with a restricted unpickler (NumPy "
+        "arrays only; a pickle that would run code is refused) and write an nnxp model file "
+        "that `nnxp eval --weights` scores. Architectures: "
+        + "; ".join(f"{k}: {v}" for k, v in BOOK_ARCHS.items()) + ".",
+    )
+    convert.add_argument("pickle", type=Path, metavar="BOOK.pkl")
+    convert.add_argument("--arch", choices=list(BOOK_ARCHS), required=True,
+                         help="which of the book's nets the pickle holds")
+    convert.add_argument("-o", "--output", required=True, type=Path, metavar="MODEL.npz")
+    convert.add_argument("--dtype", choices=DTYPES, default="float32")
+    convert.set_defaults(func=_cmd_convert)
 
     plot = sub.add_parser("plot", help="draw one of the book's figures to a PNG")
     plot.add_argument("figure", choices=FIGURES)

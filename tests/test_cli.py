@@ -289,6 +289,93 @@ def test_eval_errors_are_one_line(fake_data, capsys, _isolated):
     _assert_one_line_error(code, err, "--weights")
 
 
+@pytest.fixture
+def mnist_shaped(monkeypatch):
+    """load_dataset gives 60 train and 50 test random MNIST-shaped images (784 or 1x28x28)."""
+    calls = []
+
+    def load_dataset(name="auto", **kwargs):
+        calls.append((name, kwargs))
+        rng = np.random.default_rng(2)
+        x = (rng.random((110, 784)) * (rng.random((110, 784)) < 0.2)).astype(np.float32)
+        t = rng.integers(0, 10, 110).astype(np.uint8)
+        if not kwargs.get("flatten", True):
+            x = x.reshape(-1, 1, 28, 28)
+        return ((x[:60], t[:60]), (x[60:], t[60:])), "mnist-5k"
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls
+
+
+def _book_pickle(path, arch, seed=0):
+    """A pickle of random weights shaped as the book's for ``arch`` (float64, as NumPy saves)."""
+    import pickle
+
+    from nnxp.book_weights import book_network
+
+    rng = np.random.default_rng(seed)
+    params = {key: rng.standard_normal(tuple(value.shape))
+              for key, value in book_network(arch).params.items()}
+    path.write_bytes(pickle.dumps(params, protocol=4))
+    return params
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+@pytest.mark.parametrize("arch", ["ch03", "ch07", "ch08"])
+def test_convert_book_weights_then_eval(mnist_shaped, capsys, _isolated, arch):
+    params = _book_pickle(_isolated / "book.pkl", arch)
+    code, out, err = run(["convert", "book.pkl", "--arch", arch, "-o", "m.npz"], capsys)
+    assert code == 0, err
+    assert out.startswith("book.pkl: ") and "-> m.npz (float32; score it: nnxp eval" in out
+    arrays, meta = read_model_file(_isolated / "m.npz")
+    assert meta["source"]["arch"] == arch and len(meta["source"]["sha256"]) == 64
+    for key, value in params.items():
+        np.testing.assert_array_equal(arrays[key], value.astype(np.float32))
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["total"] == 50
+    assert mnist_shaped[-1][1]["flatten"] is (arch == "ch03")
+    (_, (x, t)), _ = datasets.load_dataset(flatten=True)
+    if arch == "ch03":  # the book's predict(network, x), in plain NumPy float64
+        p = {k: v.astype(np.float32).astype(np.float64) for k, v in params.items()}
+        a = _sigmoid(_sigmoid(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]) @ p["W3"] + p["b3"]
+    else:
+        from nnxp.book_weights import load_book_weights
+
+        a = load_book_weights(_isolated / "book.pkl", arch).predict(x)
+    assert result["correct"] == int(np.sum(np.argmax(a, axis=1) == t))
+
+
+def test_convert_refuses_malicious_and_wrong_pickles(capsys, _isolated):
+    import pickle
+
+    marker = _isolated / "marker"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    (_isolated / "evil.pkl").write_bytes(pickle.dumps({"W1": np.ones(3), "b1": Payload()}))
+    code, _, err = run(["convert", "evil.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "nnxp convert: error:", "refusing to load posix.system")
+    assert sorted(p.name for p in _isolated.iterdir()) == ["evil.pkl"]
+
+    _book_pickle(_isolated / "ch07.pkl", "ch07")
+    code, _, err = run(["convert", "ch07.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "W1 has shape (30, 1, 5, 5), but ch03 needs", "--arch")
+    code, _, err = run(["convert", "none.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "cannot read none.pkl")
+    code, _, err = run(["convert", "ch07.pkl", "--arch", "ch07", "-o", "no/dir/m.npz"], capsys)
+    _assert_one_line_error(code, err, "directory no/dir does not exist")
+    code, _, err = run(["convert", "ch07.pkl", "--arch", "ch09", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "invalid choice: 'ch09'")
+    assert sorted(p.name for p in _isolated.iterdir()) == ["ch07.pkl", "evil.pkl"]
+
+
 def test_plot_figures(capsys, _isolated):
     for name in ("activations", "gradient-field", "descent"):
         code, out, err = run(["plot", name, "-o", f"{name}-x.png"], capsys)
