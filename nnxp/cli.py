@@ -426,12 +426,54 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+PLOT_OPTIMIZER_OPTIONS: dict[str, Any] = {
+    "optimizers": ["sgd", "momentum", "adagrad", "adam"], "iters": 500, "batch_size": 128,
+    "dataset": "auto", "data_dir": None, "backend": "numpy", "device": None, "seed": 0,
+}
+"""The options of ``nnxp plot optimizers`` and their defaults (the book's, 500 iterations)."""
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     """Draw one of the book's figures to a PNG."""
     from nnxp.plot import plot_figure
 
-    path = plot_figure(args.figure, args.output or f"{args.figure}.png")
-    print(f"{args.figure}: {path}")
+    given = [key for key in PLOT_OPTIMIZER_OPTIONS if getattr(args, key) is not None]
+    if args.figure != "optimizers":
+        if given:
+            raise NnxpError(f"{_flag(given[0])} applies to `nnxp plot optimizers` only")
+        path = plot_figure(args.figure, args.output or f"{args.figure}.png")
+        print(f"{args.figure}: {path}")
+        return 0
+    return _plot_optimizers(args)
+
+
+def _plot_optimizers(args: argparse.Namespace) -> int:
+    """Chapter 6's figure: MultiLayerNet's loss with each optimizer, same batches, to a PNG."""
+    from nnxp.io import check_writable
+    from nnxp.plot import require_matplotlib
+    from nnxp.plot_optimizers import compare_optimizers, plot_optimizer_comparison, smooth_curve
+
+    for key, default in PLOT_OPTIMIZER_OPTIONS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
+    path = check_writable(args.output or "optimizers.png", "figure")
+    require_matplotlib()
+    backend = _backend(args.backend, args.device, "float32")
+    ((x_train, t_train), _), dataset = _load(args.dataset, args.data_dir, quiet=False)
+    if args.batch_size > x_train.shape[0]:
+        raise NnxpError(f"--batch-size {args.batch_size} is larger than {dataset}'s "
+                        f"{x_train.shape[0]} training images")
+    print(f"optimizers: MultiLayerNet {x_train.shape[1]}-100-100-100-100-10 on {dataset} "
+          f"({x_train.shape[0]} train) with {_where(backend)} float32, "
+          f"{_plural(args.iters, 'iteration')} of batch {args.batch_size} each for "
+          f"{', '.join(args.optimizers)}, seed {args.seed}", flush=True)
+    started = time.perf_counter()
+    with _threads(args.threads):
+        losses = compare_optimizers(x_train, t_train, args.optimizers, args.iters,
+                                    args.batch_size, backend=backend, seed=args.seed)
+    final = ", ".join(f"{name} {smooth_curve(curve)[-1]:.4f}" for name, curve in losses.items())
+    print(f"final loss (smoothed): {final}; {time.perf_counter() - started:.1f} s")
+    print(f"optimizers: {plot_optimizer_comparison(losses, path)}")
     return 0
 
 
@@ -528,9 +570,25 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--dtype", choices=DTYPES, default="float32")
     convert.set_defaults(func=_cmd_convert)
 
-    plot = sub.add_parser("plot", help="draw one of the book's figures to a PNG")
-    plot.add_argument("figure", choices=FIGURES)
+    plot = sub.add_parser(
+        "plot", help="draw one of the book's figures to a PNG",
+        description="Draw one of the book's figures to a PNG. `optimizers` is chapter 6's "
+        "comparison: MultiLayerNet(784, [100]*4, 10) trained with each optimizer (book "
+        "defaults) on the same batches from the same weights; the other options are its own.",
+    )
+    plot.add_argument("figure", choices=(*FIGURES, "optimizers"))
     plot.add_argument("-o", "--output", metavar="PNG", help="default: FIGURE.png")
+    plot.add_argument("--optimizers", nargs="+", choices=list(OPTIMIZERS), metavar="NAME",
+                      help="default: sgd momentum adagrad adam")
+    plot.add_argument("--iters", type=_positive_int, metavar="N",
+                      help="updates per optimizer (default: 500; the book runs 2000)")
+    plot.add_argument("--batch-size", type=_positive_int, metavar="N", help="default: 128")
+    plot.add_argument("--dataset", help="auto (default), mnist or mnist-5k")
+    plot.add_argument("--data-dir", help="a folder holding the four MNIST .gz files")
+    plot.add_argument("--backend", choices=BACKEND_NAMES)
+    plot.add_argument("--device")
+    plot.add_argument("--seed", type=int, help="initial weights and batches (default: 0)")
+    plot.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
     plot.set_defaults(func=_cmd_plot)
 
     from nnxp.gradcheck import add_gradcheck_parser

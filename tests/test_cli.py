@@ -388,6 +388,36 @@ def test_plot_figures(capsys, _isolated):
     _assert_one_line_error(code, err, "invalid choice: 'roc'")
 
 
+def test_plot_optimizers_tiny(fake_data, capsys, _isolated):
+    image = pytest.importorskip("matplotlib.image")
+    code, out, err = run(["plot", "optimizers", "-o", "o.png", "--iters", "15", "--batch-size",
+                          "16", "--optimizers", "sgd", "adam", "rmsprop"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("optimizers: MultiLayerNet 64-100-100-100-100-10 on mnist-5k "
+                               "(500 train) with numpy cpu float32, 15 iterations of batch 16 "
+                               "each for sgd, adam, rmsprop, seed 0")
+    assert lines[1].startswith("final loss (smoothed): sgd ")
+    assert lines[-1] == "optimizers: o.png"
+    assert fake_data[-1][0] == "auto" and fake_data[-1][1]["flatten"] is True
+    pixels = image.imread(_isolated / "o.png")
+    assert pixels.shape == (480, 640, 4) and pixels.std() > 0
+    assert sorted(p.name for p in _isolated.iterdir()) == ["o.png"]
+
+
+@pytest.mark.parametrize(("argv", "needles"), [
+    (["plot", "descent", "--iters", "5"], ["--iters applies to `nnxp plot optimizers` only"]),
+    (["plot", "optimizers", "--optimizers", "lbfgs"], ["invalid choice: 'lbfgs'"]),
+    (["plot", "optimizers", "--iters", "0"], ["argument --iters", "not a positive integer"]),
+    (["plot", "optimizers", "--batch-size", "501"], ["larger than mnist-5k's 500 training"]),
+    (["plot", "optimizers", "-o", "no/dir/o.png"], ["directory no/dir does not exist"]),
+])
+def test_plot_optimizers_errors_are_one_line(fake_data, capsys, _isolated, argv, needles):
+    code, _, err = run(argv, capsys)
+    _assert_one_line_error(code, err, *needles)
+    assert list(_isolated.iterdir()) == []
+
+
 def test_threads_limits_the_cpu_thread_pools():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from nnxp.cli import _threads
