@@ -23,6 +23,7 @@ from nnxp.errors import NnxpError
 from nnxp.nets import ACTIVATIONS, MODELS
 from nnxp.optim import OPTIMIZERS
 from nnxp.plot import FIGURES
+from nnxp.plot_optimizers import BOOK_OPTIMIZERS
 
 THREADS_HELP = ("CPU threads for the matrix products (default: 1, the fastest for the book's "
                 "small nets on a busy machine; 0: the libraries' own choice)")
@@ -427,7 +428,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 PLOT_OPTIMIZER_OPTIONS: dict[str, Any] = {
-    "optimizers": ["sgd", "momentum", "adagrad", "adam"], "iters": 500, "batch_size": 128,
+    "optimizers": list(BOOK_OPTIMIZERS), "iters": 500, "batch_size": 128,
     "dataset": "auto", "data_dir": None, "backend": "numpy", "device": None, "seed": 0,
 }
 """The options of ``nnxp plot optimizers`` and their defaults (the book's, 500 iterations)."""
