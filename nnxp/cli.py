@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import math
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,6 +23,7 @@ from nnxp.errors import NnxpError
 from nnxp.nets import ACTIVATIONS, MODELS
 from nnxp.optim import OPTIMIZERS
 from nnxp.plot import FIGURES
+from nnxp.plot_optimizers import BOOK_OPTIMIZERS
 
 THREADS_HELP = ("CPU threads for the matrix products (default: 1, the fastest for the book's "
                 "small nets on a busy machine; 0: the libraries' own choice)")
@@ -49,6 +52,26 @@ def _count(text: str) -> int:
     return _positive_int(text, least=0)
 
 
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a number >= 0")
+    return value
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     """List the backends, whether each is usable here, its devices, or why not."""
     from nnxp import __version__
@@ -75,10 +98,79 @@ def _backend(name: str, device: str | None, dtype: str) -> Any:
         raise BackendUnavailable(f"{exc}; `nnxp info` lists the backends usable here") from None
 
 
+DENSE_MODELS: tuple[str, ...] = ("two-layer", "multi-layer", "multi-layer-extend")
+"""Models of Affine layers on flattened images; the others take (N, C, H, W) images."""
+
+MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "activation": DENSE_MODELS,
+    "init": (*DENSE_MODELS, "simple-conv"),
+    "weight_decay": ("multi-layer", "multi-layer-extend"),
+    "dropout": ("multi-layer-extend", "deep-conv"),
+    "batchnorm": ("multi-layer-extend",),
+}
+"""Each architecture option of ``nnxp train`` -> the models that take it."""
+
+DEFAULT_HIDDEN: dict[str, list[int]] = {"simple-conv": [100], "deep-conv": [50]}
+"""--hidden by model where it is not [50]: the book's SimpleConvNet and DeepConvNet sizes."""
+
+
+def _optimizer_options() -> dict[str, tuple[tuple[str, ...], float]]:
+    """Each optimizer hyperparameter but lr (momentum, beta1, ...) -> (takers, book default).
+
+    Read from the optimizers' signatures, so a new optimizer's parameters become options.
+    """
+    options: dict[str, tuple[tuple[str, ...], float]] = {}
+    for name, cls in OPTIMIZERS.items():
+        for param in inspect.signature(cls.__init__).parameters.values():
+            if param.name in ("self", "lr") or param.default is param.empty:
+                continue
+            takers, default = options.get(param.name, ((), param.default))
+            options[param.name] = ((*takers, name), default)
+    return options
+
+
+OPTIMIZER_OPTIONS = _optimizer_options()
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _optimizer_param(args: argparse.Namespace) -> dict[str, float]:
+    """lr and the optimizer options given, checked: each must belong to --optimizer."""
+    from nnxp.optim import get_optimizer
+
+    param = {"lr": args.lr}
+    for key, (takers, _) in OPTIMIZER_OPTIONS.items():
+        value = getattr(args, key)
+        if value is None:
+            continue
+        if args.optimizer not in takers:
+            raise NnxpError(
+                f"{_flag(key)} applies to --optimizer {' or '.join(takers)}, not {args.optimizer}"
+            )
+        param[key] = value
+    try:
+        get_optimizer(args.optimizer, **param)  # values out of range fail here, before loading
+    except NnxpError as exc:
+        raise NnxpError(f"--optimizer {args.optimizer}: {exc}") from None
+    return param
+
+
+def _check_model_options(args: argparse.Namespace) -> None:
+    """Refuse architecture options the chosen --model does not have, in one line."""
+    for key, models in MODEL_OPTIONS.items():
+        value = getattr(args, key)
+        if value is not None and value is not False and args.model not in models:
+            raise NnxpError(
+                f"{_flag(key)} applies to --model {' or '.join(models)}, not {args.model}"
+            )
+
+
 def _weight_init(text: str | None, model: str, activation: str) -> float | str:
     """--init as the nets take it: a number, or he/xavier; by default the book's choice."""
     if text is None:
-        if model == "two-layer":
+        if model in ("two-layer", "simple-conv"):
             return 0.01
         return "he" if activation == "relu" else "xavier"
     try:
@@ -87,25 +179,72 @@ def _weight_init(text: str | None, model: str, activation: str) -> float | str:
         return text
 
 
-def _network(args: argparse.Namespace, input_size: int, output_size: int) -> Any:
-    """The net the options describe, on the chosen backend, initialised from --seed."""
+def _network(args: argparse.Namespace, input_shape: tuple[int, ...], output_size: int) -> Any:
+    """The net the options describe for inputs of ``input_shape`` (one sample), on the chosen
+    backend, initialised from --seed."""
     from nnxp.nets import build
 
-    hidden = list(args.hidden)
-    if args.model == "two-layer" and len(hidden) != 1:
+    _check_model_options(args)
+    hidden = list(args.hidden or DEFAULT_HIDDEN.get(args.model, [50]))
+    if args.model not in ("multi-layer", "multi-layer-extend") and len(hidden) != 1:
         raise NnxpError(
-            f"--model two-layer takes one hidden size, got {len(hidden)} ({hidden}); "
+            f"--model {args.model} takes one hidden size, got {len(hidden)} ({hidden}); "
             "pass one --hidden size or use --model multi-layer"
         )
-    init = _weight_init(args.init, args.model, args.activation)
-    config: dict[str, Any] = {"model": args.model, "input_size": input_size,
-                              "output_size": output_size, "activation": args.activation,
-                              "weight_init_std": init}
-    if args.model == "two-layer":
-        config["hidden_size"] = hidden[0]
+    activation = args.activation or "relu"
+    config: dict[str, Any] = {"model": args.model, "output_size": output_size}
+    if args.model in DENSE_MODELS:
+        config.update(input_size=math.prod(input_shape), activation=activation,
+                      weight_init_std=_weight_init(args.init, args.model, activation))
+        if args.model == "two-layer":
+            config["hidden_size"] = hidden[0]
+        else:
+            config.update(hidden_size_list=hidden, weight_decay_lambda=args.weight_decay or 0.0)
+        if args.model == "multi-layer-extend":
+            config.update(use_dropout=args.dropout is not None,
+                          dropout_ratio=0.5 if args.dropout is None else args.dropout,
+                          use_batchnorm=bool(args.batchnorm))
     else:
-        config["hidden_size_list"] = hidden
+        if len(input_shape) != 3:
+            raise NnxpError(
+                f"--model {args.model} takes images (channels, height, width), got samples of "
+                f"shape {input_shape}"
+            )
+        config.update(input_dim=list(input_shape), hidden_size=hidden[0])
+        if args.model == "simple-conv":
+            config["weight_init_std"] = _weight_init(args.init, args.model, activation)
+        elif args.dropout is not None:
+            config["dropout_ratio"] = args.dropout
     return build(config, backend=args.backend_obj, dtype=args.dtype, seed=args.seed)
+
+
+def _describe(net: Any) -> str:
+    """The architecture in a few words: "784-50-10 relu", "1x28x28 images, hidden 100"."""
+    config = net.config
+    if "input_dim" in config:
+        text = f"{'x'.join(map(str, config['input_dim']))} images, hidden {config['hidden_size']}"
+        if "dropout_ratio" in config:
+            text += f", dropout {config['dropout_ratio']:g}"
+        return text
+    hidden = config.get("hidden_size_list", [config.get("hidden_size")])
+    sizes = "-".join(str(n) for n in [config["input_size"], *hidden, config["output_size"]])
+    text = f"{sizes} {config['activation']}"
+    if config.get("use_batchnorm"):
+        text += ", batchnorm"
+    if config.get("use_dropout"):
+        text += f", dropout {config['dropout_ratio']:g}"
+    if config.get("weight_decay_lambda"):
+        text += f", weight decay {config['weight_decay_lambda']:g}"
+    return text
+
+
+def _takes_images(config: dict[str, Any]) -> bool:
+    """Whether a net of this config takes (N, C, H, W) images rather than flat rows."""
+    return "input_dim" in config
+
+
+EVAL_BATCH_IMAGES = 1000
+"""Images per evaluation chunk for conv nets: im2col of 10,000 MNIST images needs ~1 GB."""
 
 
 def _threads(n: int) -> contextlib.AbstractContextManager[Any]:
@@ -133,28 +272,26 @@ def _where(backend: Any) -> str:
     return f"{backend.name} {device}"
 
 
-def _features(x: Any) -> int:
-    """Inputs per sample of a host data array (N, ...)."""
-    return int(math.prod(x.shape[1:]))
-
-
-def _load(name: str, data_dir: str | None, quiet: bool, normalize: bool = True) -> Any:
+def _load(
+    name: str, data_dir: str | None, quiet: bool, normalize: bool = True, flatten: bool = True
+) -> Any:
     """(((x_train, t_train), (x_test, t_test)), resolved name) from nnxp.datasets."""
     from nnxp import datasets
 
     return datasets.load_dataset(
-        name, data_dir=data_dir, normalize=normalize, flatten=True, one_hot_label=False,
+        name, data_dir=data_dir, normalize=normalize, flatten=flatten, one_hot_label=False,
         progress=not quiet,
     )
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    """Train a net on MNIST as the book's chapter 4/5 scripts do, and report how it went."""
+    """Train a net on MNIST as the book's chapter 4-8 scripts do, and report how it went."""
     from nnxp.io import check_writable
 
     started = time.perf_counter()
     if not args.lr > 0:
         raise NnxpError(f"learning rate must be > 0, got {args.lr}; pass e.g. --lr 0.1")
+    optimizer_param = _optimizer_param(args)
     args.backend_obj = _backend(args.backend, args.device, args.dtype)
     outputs = {"model": args.save, "metrics": args.metrics, "plot": args.plot}
     for what, path in outputs.items():
@@ -164,31 +301,35 @@ def _cmd_train(args: argparse.Namespace) -> int:
         from nnxp.plot import require_matplotlib
 
         require_matplotlib()
-    _network(args, 784, 10)  # bad architecture options fail here, before the data loads
+    images = args.model not in DENSE_MODELS
+    _network(args, (1, 28, 28), 10)  # bad architecture options fail here, before the data loads
 
-    ((x_train, t_train), (x_test, t_test)), dataset = _load(args.dataset, args.data_dir, args.quiet)
+    ((x_train, t_train), (x_test, t_test)), dataset = _load(
+        args.dataset, args.data_dir, args.quiet, flatten=not images
+    )
     loading = time.perf_counter() - started
-    net = _network(args, _features(x_train), 10)
+    net = _network(args, tuple(int(n) for n in x_train.shape[1:]), 10)
     from nnxp.train import Trainer
 
     trainer = Trainer(
         net, x_train, t_train, x_test, t_test,
         epochs=args.epochs or 1, mini_batch_size=args.batch_size, optimizer=args.optimizer,
-        optimizer_param={"lr": args.lr}, evaluate_sample_num_per_epoch=args.eval_samples,
+        optimizer_param=optimizer_param, evaluate_sample_num_per_epoch=args.eval_samples,
         verbose=not args.quiet, iters=None if args.epochs else args.iters,
         sampling=args.sampling, gradient=args.gradient, seed=args.seed,
+        eval_batch_size=EVAL_BATCH_IMAGES if images else 10_000,
         save_path=args.save, metrics_path=args.metrics, plot_path=args.plot,
-        save_info={"dataset": {"name": dataset, "normalize": True, "flatten": True,
+        save_info={"dataset": {"name": dataset, "normalize": True, "flatten": not images,
                                "train_size": int(x_train.shape[0]),
                                "test_size": int(x_test.shape[0])}},
     )
     be = net.backend
-    sizes = "-".join(str(n) for n in [net.config["input_size"], *args.hidden, 10])
+    hyper = "".join(f", {key} {value:g}" for key, value in optimizer_param.items() if key != "lr")
     if not args.quiet:
         print(
-            f"training {args.model} {sizes} {args.activation} on {dataset} "
+            f"training {args.model} {_describe(net)} on {dataset} "
             f"({trainer.train_size} train, {int(x_test.shape[0])} test) with {_where(be)} "
-            f"{args.dtype}: {args.optimizer} lr {args.lr:g}, batch {args.batch_size}, "
+            f"{args.dtype}: {args.optimizer} lr {args.lr:g}{hyper}, batch {args.batch_size}, "
             f"{_plural(trainer.max_iter, 'iteration')} ({_plural(trainer.epochs, 'epoch')}), "
             f"seed {args.seed}",
             flush=True,
@@ -224,20 +365,26 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     _, meta = read_model_file(args.weights)
     backend = _backend(args.backend, args.device, meta.get("dtype", "float32"))
-    net, meta = load_model(args.weights, backend=backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net, meta = load_model(args.weights, backend=backend)
+    for warning in caught:
+        print(f"nnxp eval: warning: {warning.message}", file=sys.stderr)
     data = meta.get("dataset", {})
     name = args.dataset or data.get("name", "auto")
+    images = _takes_images(net.config)
     (_, (x_test, t_test)), dataset = _load(
-        name, args.data_dir, quiet=args.json, normalize=bool(data.get("normalize", True))
+        name, args.data_dir, quiet=args.json, normalize=bool(data.get("normalize", True)),
+        flatten=not images,
     )
-    expected = int(net.config["input_size"])
-    if _features(x_test) != expected:
+    expected = tuple(net.config["input_dim"]) if images else (int(net.config["input_size"]),)
+    if tuple(x_test.shape[1:]) != expected:
         raise NnxpError(
-            f"the model takes {expected} inputs but {dataset} has {_features(x_test)}; "
-            "pick the dataset it was trained on with --dataset"
+            f"the model takes samples of shape {expected} but {dataset} has "
+            f"{tuple(x_test.shape[1:])}; pick the dataset it was trained on with --dataset"
         )
     with _threads(args.threads):
-        predicted = predict_labels(net, x_test)
+        predicted = predict_labels(net, x_test, EVAL_BATCH_IMAGES if images else 10_000)
     labels = np.asarray(t_test).astype(np.int64).reshape(-1)
     classes = int(net.config["output_size"])
     confusion = confusion_matrix(labels, predicted, classes)
@@ -260,12 +407,74 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_convert(args: argparse.Namespace) -> int:
+    """Import the book's pickled weights (safely) and write them as an nnxp model file."""
+    import hashlib
+
+    from nnxp.book_weights import BOOK_ARCHS, load_book_weights
+    from nnxp.io import check_writable, save_model
+
+    check_writable(args.output, "model")
+    net = load_book_weights(args.pickle, args.arch, backend="numpy", dtype=args.dtype)
+    digest = hashlib.sha256(args.pickle.read_bytes()).hexdigest()
+    info = {
+        "dataset": {"normalize": True, "flatten": not _takes_images(net.config)},
+        "source": {"book_weights": args.pickle.name, "arch": args.arch, "sha256": digest},
+    }
+    save_model(args.output, net, info)
+    print(f"{args.pickle}: {BOOK_ARCHS[args.arch]} -> {args.output} ({args.dtype}; "
+          f"score it: nnxp eval --weights {args.output})")
+    return 0
+
+
+PLOT_OPTIMIZER_OPTIONS: dict[str, Any] = {
+    "optimizers": list(BOOK_OPTIMIZERS), "iters": 500, "batch_size": 128,
+    "dataset": "auto", "data_dir": None, "backend": "numpy", "device": None, "seed": 0,
+}
+"""The options of ``nnxp plot optimizers`` and their defaults (the book's, 500 iterations)."""
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     """Draw one of the book's figures to a PNG."""
     from nnxp.plot import plot_figure
 
-    path = plot_figure(args.figure, args.output or f"{args.figure}.png")
-    print(f"{args.figure}: {path}")
+    given = [key for key in PLOT_OPTIMIZER_OPTIONS if getattr(args, key) is not None]
+    if args.figure != "optimizers":
+        if given:
+            raise NnxpError(f"{_flag(given[0])} applies to `nnxp plot optimizers` only")
+        path = plot_figure(args.figure, args.output or f"{args.figure}.png")
+        print(f"{args.figure}: {path}")
+        return 0
+    return _plot_optimizers(args)
+
+
+def _plot_optimizers(args: argparse.Namespace) -> int:
+    """Chapter 6's figure: MultiLayerNet's loss with each optimizer, same batches, to a PNG."""
+    from nnxp.io import check_writable
+    from nnxp.plot import require_matplotlib
+    from nnxp.plot_optimizers import compare_optimizers, plot_optimizer_comparison, smooth_curve
+
+    for key, default in PLOT_OPTIMIZER_OPTIONS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
+    path = check_writable(args.output or "optimizers.png", "figure")
+    require_matplotlib()
+    backend = _backend(args.backend, args.device, "float32")
+    ((x_train, t_train), _), dataset = _load(args.dataset, args.data_dir, quiet=False)
+    if args.batch_size > x_train.shape[0]:
+        raise NnxpError(f"--batch-size {args.batch_size} is larger than {dataset}'s "
+                        f"{x_train.shape[0]} training images")
+    print(f"optimizers: MultiLayerNet {x_train.shape[1]}-100-100-100-100-10 on {dataset} "
+          f"({x_train.shape[0]} train) with {_where(backend)} float32, "
+          f"{_plural(args.iters, 'iteration')} of batch {args.batch_size} each for "
+          f"{', '.join(args.optimizers)}, seed {args.seed}", flush=True)
+    started = time.perf_counter()
+    with _threads(args.threads):
+        losses = compare_optimizers(x_train, t_train, args.optimizers, args.iters,
+                                    args.batch_size, backend=backend, seed=args.seed)
+    final = ", ".join(f"{name} {smooth_curve(curve)[-1]:.4f}" for name, curve in losses.items())
+    print(f"final loss (smoothed): {final}; {time.perf_counter() - started:.1f} s")
+    print(f"optimizers: {plot_optimizer_comparison(losses, path)}")
     return 0
 
 
@@ -289,20 +498,36 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto (default): MNIST if it can be found or fetched, else the "
                        "5,000-image offline subset; mnist; mnist-5k")
     train.add_argument("--data-dir", help="a folder holding the four MNIST .gz files")
-    train.add_argument("--model", choices=list(MODELS), default="two-layer")
-    train.add_argument("--hidden", type=_positive_int, nargs="+", default=[50], metavar="N",
-                       help="hidden layer sizes (two-layer: one; default: 50)")
-    train.add_argument("--activation", choices=list(ACTIVATIONS), default="relu")
+    train.add_argument("--model", choices=list(MODELS), default="two-layer",
+                       help="two-layer (default), multi-layer, multi-layer-extend (batch norm, "
+                       "dropout), simple-conv (chapter 7), deep-conv (chapter 8)")
+    train.add_argument("--hidden", type=_positive_int, nargs="+", metavar="N",
+                       help="hidden layer sizes (multi-layer: several; default: 50, "
+                       "simple-conv 100)")
+    train.add_argument("--activation", choices=list(ACTIVATIONS),
+                       help="hidden activation of the dense models (default: relu)")
     train.add_argument("--init", metavar="STD",
-                       help="initial weight std: a number, 'he' or 'xavier' "
-                       "(default: 0.01 for two-layer, he/xavier for multi-layer)")
+                       help="initial weight std: a number, 'he' or 'xavier' (default: 0.01 for "
+                       "two-layer and simple-conv, he/xavier for multi-layer)")
+    train.add_argument("--weight-decay", type=_nonnegative_float, metavar="LAMBDA",
+                       help="L2 weight decay in the loss (multi-layer, multi-layer-extend)")
+    train.add_argument("--dropout", type=_ratio, metavar="RATIO",
+                       help="dropout after each hidden layer (multi-layer-extend), or the "
+                       "ratio of deep-conv's two (default 0.5)")
+    train.add_argument("--batchnorm", action="store_true",
+                       help="batch normalisation before each activation (multi-layer-extend)")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=_positive_int, help="passes over the training set")
     length.add_argument("--iters", type=_positive_int, default=10_000,
                         help="iterations (default: 10000)")
     train.add_argument("--batch-size", type=_positive_int, default=100)
-    train.add_argument("--lr", type=float, default=0.1, help="learning rate (default: 0.1)")
+    train.add_argument("--lr", type=float, default=0.1,
+                       help="learning rate, whatever the optimizer (default: 0.1, the book's "
+                       "SGD rate; its Adam runs use 0.001)")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd")
+    for key, (takers, default) in OPTIMIZER_OPTIONS.items():
+        train.add_argument(_flag(key), type=float, metavar="X",
+                           help=f"{key} of --optimizer {', '.join(takers)} (default: {default:g})")
     train.add_argument("--gradient", choices=("backprop", "numerical"), default="backprop")
     train.add_argument("--sampling", choices=("shuffle", "replace"), default="shuffle",
                        help="shuffle: a fresh permutation each epoch; replace: batches drawn "
@@ -330,9 +555,41 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.set_defaults(func=_cmd_eval)
 
-    plot = sub.add_parser("plot", help="draw one of the book's figures to a PNG")
-    plot.add_argument("figure", choices=FIGURES)
+    from nnxp.book_weights import BOOK_ARCHS
+
+    convert = sub.add_parser(
+        "convert", help="import the book's pickled weights as an nnxp model file",
+        description="Read one of the book's weight pickles with a restricted unpickler (NumPy "
+        "arrays only; a pickle that would run code is refused) and write an nnxp model file "
+        "that `nnxp eval --weights` scores. Architectures: "
+        + "; ".join(f"{k}: {v}" for k, v in BOOK_ARCHS.items()) + ".",
+    )
+    convert.add_argument("pickle", type=Path, metavar="BOOK.pkl")
+    convert.add_argument("--arch", choices=list(BOOK_ARCHS), required=True,
+                         help="which of the book's nets the pickle holds")
+    convert.add_argument("-o", "--output", required=True, type=Path, metavar="MODEL.npz")
+    convert.add_argument("--dtype", choices=DTYPES, default="float32")
+    convert.set_defaults(func=_cmd_convert)
+
+    plot = sub.add_parser(
+        "plot", help="draw one of the book's figures to a PNG",
+        description="Draw one of the book's figures to a PNG. `optimizers` is chapter 6's "
+        "comparison: MultiLayerNet(784, [100]*4, 10) trained with each optimizer (book "
+        "defaults) on the same batches from the same weights; the other options are its own.",
+    )
+    plot.add_argument("figure", choices=(*FIGURES, "optimizers"))
     plot.add_argument("-o", "--output", metavar="PNG", help="default: FIGURE.png")
+    plot.add_argument("--optimizers", nargs="+", choices=list(OPTIMIZERS), metavar="NAME",
+                      help="default: sgd momentum adagrad adam")
+    plot.add_argument("--iters", type=_positive_int, metavar="N",
+                      help="updates per optimizer (default: 500; the book runs 2000)")
+    plot.add_argument("--batch-size", type=_positive_int, metavar="N", help="default: 128")
+    plot.add_argument("--dataset", help="auto (default), mnist or mnist-5k")
+    plot.add_argument("--data-dir", help="a folder holding the four MNIST .gz files")
+    plot.add_argument("--backend", choices=BACKEND_NAMES)
+    plot.add_argument("--device")
+    plot.add_argument("--seed", type=int, help="initial weights and batches (default: 0)")
+    plot.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
     plot.set_defaults(func=_cmd_plot)
 
     from nnxp.gradcheck import add_gradcheck_parser

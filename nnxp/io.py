@@ -1,8 +1,11 @@
 """Model files: a net's parameters and a JSON config in one ``.npz``, never pickle.
 
-A model file holds one array per parameter under its book name (W1, b1, ...) and, under
-``__nnxp__``, a JSON text with the architecture (``net.config``), the dtype, the dataset and
-its normalisation, the training settings and the nnxp version. Files are written atomically
+A model file holds one array per parameter under its book name (W1, b1, ...), one per
+buffer (the running statistics of BatchNormalization, ``running_mean1``, ..., which inference
+uses) and, under ``__nnxp__``, a JSON text with the architecture (``net.config``), the dtype,
+the shapes of the parameters and buffers, the dataset and its normalisation, the training
+settings and the nnxp version. Files of nets with buffers are format version 2; the others
+stay version 1, which older nnxp reads. Files are written atomically
 (a temporary file in the same directory, then ``os.replace``), so a crash or a full disk never
 leaves a half-written model where a good one was. Loading uses ``allow_pickle=False`` and
 rebuilds the net on any backend; anything missing, corrupt or inconsistent raises
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +29,8 @@ from nnxp.backend import Backend, get_backend, to_numpy
 from nnxp.errors import ModelFileError, NnxpError
 
 FORMAT = "nnxp-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest format read: 2 adds buffers (running statistics) beside the parameters."""
 CONFIG_KEY = "__nnxp__"
 
 
@@ -88,21 +93,30 @@ def save_model(
     from nnxp import __version__
 
     arrays = {key: to_numpy(network.params[key]) for key in network.params}
+    buffers = getattr(network, "buffers", {})
+    buffer_arrays = {key: to_numpy(buffers[key]) for key in buffers}
+    clash = set(arrays) & set(buffer_arrays)
+    if clash:
+        raise NnxpError(f"cannot save: {sorted(clash)} name both a parameter and a buffer")
     meta = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2 if buffer_arrays else 1,
         "nnxp_version": __version__,
         "model": network.config,
         "dtype": network.dtype,
         "params": {key: list(a.shape) for key, a in arrays.items()},
+        **({"buffers": {key: list(a.shape) for key, a in buffer_arrays.items()}}
+           if buffer_arrays else {}),
         **(info or {}),
     }
+    arrays.update(buffer_arrays)
     arrays[CONFIG_KEY] = np.asarray(json.dumps(meta, sort_keys=True))
     return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The parameters (host NumPy arrays) and the config of a model file, checked."""
+    """The arrays (host NumPy: parameters, then buffers) and the config of a model file,
+    checked; ``config["params"]`` and ``config.get("buffers", {})`` say which is which."""
     path = Path(path)
     if not path.exists():
         raise ModelFileError(
@@ -134,16 +148,22 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
             f"model file {path} has format version {version!r}, this nnxp reads up to "
             f"{FORMAT_VERSION}; upgrade nnxp"
         )
-    shapes = meta.get("params")
-    if not isinstance(shapes, dict) or set(shapes) != set(arrays):
+    params, buffers = meta.get("params"), meta.get("buffers", {})
+    if not isinstance(params, dict) or not isinstance(buffers, dict):
+        raise ModelFileError(
+            f"model file {path} has no list of its parameters; the file is damaged, retrain it"
+        )
+    shapes = {**buffers, **params}
+    if set(shapes) != set(arrays) or len(shapes) != len(params) + len(buffers):
         raise ModelFileError(
             f"model file {path} holds parameters {sorted(arrays)} but its config lists "
-            f"{sorted(shapes or [])}; the file is damaged, retrain it"
+            f"{sorted(shapes)}; the file is damaged, retrain it"
         )
     for key, array in arrays.items():
+        what = "parameter" if key in params else "buffer"
         if list(array.shape) != list(shapes[key]) or array.dtype.kind != "f":
             raise ModelFileError(
-                f"model file {path}: parameter {key} is {array.dtype}{list(array.shape)}, "
+                f"model file {path}: {what} {key} is {array.dtype}{list(array.shape)}, "
                 f"expected a float array of shape {shapes[key]}; the file is damaged, retrain it"
             )
     return arrays, meta
@@ -157,7 +177,9 @@ def load_model(
 ) -> tuple[Any, dict[str, Any]]:
     """Rebuild the net saved at ``path`` on ``backend``/``device``; returns (net, config).
 
-    ``dtype`` defaults to the dtype the net was saved in.
+    ``dtype`` defaults to the dtype the net was saved in. Buffers (running statistics) are
+    restored with the parameters; a file written before they were saved loads with a
+    warning, its net's buffers left at their initial values.
     """
     from nnxp.nets import build
 
@@ -168,13 +190,25 @@ def load_model(
         net = build(meta["model"], backend=be, dtype=dtype, seed=0)
     except (NnxpError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"model file {path} has a config nnxp cannot build: {exc}") from None
-    expected = {key: tuple(net.params[key].shape) for key in net.params}
-    found = {key: tuple(a.shape) for key, a in arrays.items()}
-    if expected != found:
-        raise ModelFileError(
-            f"model file {path}: its parameters {found} do not fit the architecture it "
-            f"describes {expected}; the file is damaged, retrain it"
+    buffers = getattr(net, "buffers", {})
+    saved_buffers = meta.get("buffers")
+    for what, slots, names in (("parameters", net.params, meta["params"]),
+                               ("buffers", buffers, saved_buffers)):
+        if names is None:
+            continue
+        expected = {key: tuple(slots[key].shape) for key in slots}
+        found = {key: tuple(arrays[key].shape) for key in names}
+        if expected != found:
+            raise ModelFileError(
+                f"model file {path}: its {what} {found} do not fit the architecture it "
+                f"describes {expected}; the file is damaged, retrain it"
+            )
+        for key in names:
+            slots[key] = be.asarray(arrays[key], dtype=dtype)
+    if saved_buffers is None and len(buffers):
+        warnings.warn(
+            f"model file {path} predates saved running statistics: its batch normalisation "
+            "uses initial ones at inference; retrain it to save them",
+            stacklevel=2,
         )
-    for key, array in arrays.items():
-        net.params[key] = be.asarray(array, dtype=dtype)
     return net, meta

@@ -4,7 +4,7 @@
 AdaGrad and Adam on the same mini-batches from the same initial weights, recording the loss
 of every iteration as the book's ``optimizer_compare_mnist.py`` does;
 :func:`plot_optimizer_comparison` draws the smoothed curves to a PNG (matplotlib imported
-lazily, Agg canvas, no pyplot state).
+lazily, Agg canvas, no pyplot state); ``nnxp plot optimizers`` runs both.
 """
 
 from __future__ import annotations
@@ -91,15 +91,13 @@ def smooth_curve(values: Sequence[float]) -> np.ndarray:
 def plot_optimizer_comparison(
     losses: dict[str, Sequence[float]], path: str | os.PathLike[str], ylim: float = 1.0
 ) -> str:
-    """Draw the smoothed loss curves (the book's figure 6-9) to a PNG at path; returns path."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise NnxpError("plotting needs matplotlib: pip install 'nnxp[plot]'") from None
-    fig = Figure(figsize=(6.4, 4.8))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    """Draw the smoothed loss curves (the book's figure 6-9) to a PNG at path; returns path.
+
+    The PNG is written atomically (see :func:`nnxp.plot._save`).
+    """
+    from nnxp.plot import _figure, _save
+
+    fig, (ax,) = _figure()
     for name, curve in losses.items():
         y = smooth_curve(curve)
         ax.plot(np.arange(len(y)), y, marker=MARKERS.get(name, "."),
@@ -108,7 +106,4 @@ def plot_optimizer_comparison(
     ax.set_ylabel("loss")
     ax.set_ylim(0, ylim)
     ax.legend()
-    fig.tight_layout()
-    path = os.fspath(path)
-    fig.savefig(path, format="png", dpi=100)
-    return path
+    return os.fspath(_save(fig, path))

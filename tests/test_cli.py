@@ -40,14 +40,19 @@ def _isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_data(monkeypatch):
-    """load_dataset gives 10 well-separated classes of 64 features: 500 train, 200 test."""
+    """load_dataset gives 10 well-separated classes of 64 features: 500 train, 200 test
+    (as 1x8x8 images when asked for flatten=False)."""
     calls = []
 
     def load_dataset(name="auto", **kwargs):
         calls.append((name, kwargs))
         if name not in datasets.DATASETS:
             raise DatasetError(f"unknown dataset {name!r}")
-        return blobs(n_train=500, n_test=200, features=64, classes=10, seed=1), "mnist-5k"
+        (x, t), (x_test, t_test) = blobs(n_train=500, n_test=200, features=64, classes=10,
+                                         seed=1)
+        if not kwargs.get("flatten", True):
+            x, x_test = x.reshape(-1, 1, 8, 8), x_test.reshape(-1, 1, 8, 8)
+        return ((x, t), (x_test, t_test)), "mnist-5k"
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     return calls
@@ -94,15 +99,18 @@ def test_train_writes_model_metrics_and_plot(fake_data, capsys, _isolated):
     assert fake_data[0][0] == "auto"
 
 
-def test_defaults_are_the_books_chapter_5_run(fake_data, capsys):
-    code, out, _ = run(["train", "--quiet", "--iters", "20"], capsys)
+def test_defaults_are_the_books_chapter_5_run(fake_data, capsys, _isolated):
+    code, out, _ = run(["train", "--quiet", "--iters", "20", "--save", "m.npz"], capsys)
     assert code == 0
     assert out.splitlines()[0].startswith("final: ")
+    meta = read_model_file(_isolated / "m.npz")[1]
+    assert meta["model"] == {"model": "two-layer", "input_size": 64, "hidden_size": 50,
+                             "output_size": 10, "activation": "relu", "weight_init_std": 0.01}
+    assert meta["training"]["optimizer_param"] == {"lr": 0.1}
     from nnxp.cli import build_parser
 
     args = build_parser().parse_args(["train"])
-    assert (args.backend, args.model, args.hidden, args.activation) == (
-        "numpy", "two-layer", [50], "relu")
+    assert (args.backend, args.model) == ("numpy", "two-layer")
     assert (args.batch_size, args.lr, args.iters, args.epochs) == (100, 0.1, 10_000, None)
     assert (args.dtype, args.dataset, args.optimizer, args.gradient) == (
         "float32", "auto", "sgd", "backprop")
@@ -122,6 +130,59 @@ def test_epochs_multi_layer_and_torch(fake_data, capsys):
                           "--dtype", "float64", "--quiet"], capsys)
     assert code == 0, err
     assert "after 20 iterations (2 epochs)" in out and "(torch cpu float64)" in out
+
+
+def test_optimizer_and_its_parameters(fake_data, capsys, _isolated):
+    code, out, err = run([*TRAIN, "--optimizer", "adam", "--lr", "0.01", "--beta1", "0.8",
+                          "--save", "m.npz"], capsys)
+    assert code == 0, err
+    assert ": adam lr 0.01, beta1 0.8, batch 50," in out.splitlines()[0]
+    training = read_model_file(_isolated / "m.npz")[1]["training"]
+    assert training["optimizer"] == "adam"
+    assert training["optimizer_param"] == {"lr": 0.01, "beta1": 0.8}
+    assert training["result"]["test_acc"] >= 0.9
+    code, out, err = run([*TRAIN, "--optimizer", "nesterov", "--momentum", "0.5", "--quiet"],
+                         capsys)
+    assert code == 0, err
+
+
+def test_multi_layer_extend_keeps_its_running_statistics(fake_data, capsys, _isolated):
+    code, out, err = run([*TRAIN, "--model", "multi-layer-extend", "--hidden", "32", "16",
+                          "--batchnorm", "--dropout", "0.2", "--weight-decay", "0.001",
+                          "--init", "he", "--save", "m.npz"], capsys)
+    assert code == 0, err
+    assert out.startswith("training multi-layer-extend 64-32-16-10 relu, batchnorm, dropout 0.2, "
+                          "weight decay 0.001 on mnist-5k")
+    _, meta = read_model_file(_isolated / "m.npz")
+    assert meta["model"]["use_batchnorm"] and meta["model"]["use_dropout"]
+    assert meta["model"]["dropout_ratio"] == 0.2 and meta["model"]["weight_init_std"] == "he"
+    assert sorted(meta["buffers"]) == ["running_mean1", "running_mean2", "running_var1",
+                                       "running_var2"]
+    trained = meta["training"]["result"]["test_acc"]
+    assert trained >= 0.9
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0 and err == ""
+    assert json.loads(out)["accuracy"] == pytest.approx(trained)
+
+
+@pytest.mark.parametrize(("model", "extra"), [
+    ("simple-conv", ["--hidden", "20", "--optimizer", "adam", "--lr", "0.01"]),
+    ("deep-conv", ["--iters", "2", "--dropout", "0.3"]),
+])
+def test_conv_models_train_on_images_and_evaluate(fake_data, capsys, _isolated, model, extra):
+    code, out, err = run([*TRAIN, "--model", model, *extra, "--save", "m.npz"], capsys)
+    assert code == 0, err
+    assert out.startswith(f"training {model} 1x8x8 images, hidden ")
+    assert fake_data[-1][1]["flatten"] is False
+    _, meta = read_model_file(_isolated / "m.npz")
+    assert meta["model"]["input_dim"] == [1, 8, 8] and meta["dataset"]["flatten"] is False
+    trained = meta["training"]["result"]["test_acc"]
+    if model == "simple-conv":
+        assert trained >= 0.5  # chance is 0.1
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    assert fake_data[-1][1]["flatten"] is False
+    assert json.loads(out)["accuracy"] == pytest.approx(trained)
 
 
 def test_eval_json_and_text(fake_data, capsys, _isolated):
@@ -169,6 +230,20 @@ def _assert_one_line_error(code, err, *needles):
         (["--dataset", "cifar"], ["unknown dataset 'cifar'"]),
         (["--epochs", "2", "--iters", "3"], ["not allowed with argument"]),
         (["--threads", "-1"], ["argument --threads", "integer >= 0"]),
+        (["--momentum", "0.5"], ["--momentum applies to --optimizer momentum or nesterov",
+                                 "not sgd"]),
+        (["--optimizer", "adam", "--beta2", "1"], ["--optimizer adam: beta2 must be in [0, 1)"]),
+        (["--optimizer", "rmsprop", "--decay-rate", "x"], ["argument --decay-rate"]),
+        (["--batchnorm"], ["--batchnorm applies to --model multi-layer-extend, not two-layer"]),
+        (["--dropout", "0.5"], ["--dropout applies to --model multi-layer-extend or deep-conv"]),
+        (["--model", "multi-layer-extend", "--dropout", "1"], ["--dropout", "not in [0, 1)"]),
+        (["--model", "multi-layer", "--weight-decay", "-1"], ["--weight-decay", ">= 0"]),
+        (["--weight-decay", "0.1"], ["--weight-decay applies to", "not two-layer"]),
+        (["--model", "simple-conv", "--activation", "sigmoid"],
+         ["--activation applies to", "not simple-conv"]),
+        (["--model", "deep-conv", "--init", "he"], ["--init applies to", "not deep-conv"]),
+        (["--model", "simple-conv", "--hidden", "10", "20"],
+         ["--model simple-conv takes one hidden size"]),
     ],
 )
 def test_train_errors_are_one_line_and_write_nothing(fake_data, capsys, _isolated, extra, needles):
@@ -214,6 +289,93 @@ def test_eval_errors_are_one_line(fake_data, capsys, _isolated):
     _assert_one_line_error(code, err, "--weights")
 
 
+@pytest.fixture
+def mnist_shaped(monkeypatch):
+    """load_dataset gives 60 train and 50 test random MNIST-shaped images (784 or 1x28x28)."""
+    calls = []
+
+    def load_dataset(name="auto", **kwargs):
+        calls.append((name, kwargs))
+        rng = np.random.default_rng(2)
+        x = (rng.random((110, 784)) * (rng.random((110, 784)) < 0.2)).astype(np.float32)
+        t = rng.integers(0, 10, 110).astype(np.uint8)
+        if not kwargs.get("flatten", True):
+            x = x.reshape(-1, 1, 28, 28)
+        return ((x[:60], t[:60]), (x[60:], t[60:])), "mnist-5k"
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls
+
+
+def _book_pickle(path, arch, seed=0):
+    """A pickle of random weights shaped as the book's for ``arch`` (float64, as NumPy saves)."""
+    import pickle
+
+    from nnxp.book_weights import book_network
+
+    rng = np.random.default_rng(seed)
+    params = {key: rng.standard_normal(tuple(value.shape))
+              for key, value in book_network(arch).params.items()}
+    path.write_bytes(pickle.dumps(params, protocol=4))
+    return params
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+@pytest.mark.parametrize("arch", ["ch03", "ch07", "ch08"])
+def test_convert_book_weights_then_eval(mnist_shaped, capsys, _isolated, arch):
+    params = _book_pickle(_isolated / "book.pkl", arch)
+    code, out, err = run(["convert", "book.pkl", "--arch", arch, "-o", "m.npz"], capsys)
+    assert code == 0, err
+    assert out.startswith("book.pkl: ") and "-> m.npz (float32; score it: nnxp eval" in out
+    arrays, meta = read_model_file(_isolated / "m.npz")
+    assert meta["source"]["arch"] == arch and len(meta["source"]["sha256"]) == 64
+    for key, value in params.items():
+        np.testing.assert_array_equal(arrays[key], value.astype(np.float32))
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["total"] == 50
+    assert mnist_shaped[-1][1]["flatten"] is (arch == "ch03")
+    (_, (x, t)), _ = datasets.load_dataset(flatten=True)
+    if arch == "ch03":  # the book's predict(network, x), in plain NumPy float64
+        p = {k: v.astype(np.float32).astype(np.float64) for k, v in params.items()}
+        a = _sigmoid(_sigmoid(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]) @ p["W3"] + p["b3"]
+    else:
+        from nnxp.book_weights import load_book_weights
+
+        a = load_book_weights(_isolated / "book.pkl", arch).predict(x)
+    assert result["correct"] == int(np.sum(np.argmax(a, axis=1) == t))
+
+
+def test_convert_refuses_malicious_and_wrong_pickles(capsys, _isolated):
+    import pickle
+
+    marker = _isolated / "marker"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    (_isolated / "evil.pkl").write_bytes(pickle.dumps({"W1": np.ones(3), "b1": Payload()}))
+    code, _, err = run(["convert", "evil.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "nnxp convert: error:", "refusing to load posix.system")
+    assert sorted(p.name for p in _isolated.iterdir()) == ["evil.pkl"]
+
+    _book_pickle(_isolated / "ch07.pkl", "ch07")
+    code, _, err = run(["convert", "ch07.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "W1 has shape (30, 1, 5, 5), but ch03 needs", "--arch")
+    code, _, err = run(["convert", "none.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "cannot read none.pkl")
+    code, _, err = run(["convert", "ch07.pkl", "--arch", "ch07", "-o", "no/dir/m.npz"], capsys)
+    _assert_one_line_error(code, err, "directory no/dir does not exist")
+    code, _, err = run(["convert", "ch07.pkl", "--arch", "ch09", "-o", "m.npz"], capsys)
+    _assert_one_line_error(code, err, "invalid choice: 'ch09'")
+    assert sorted(p.name for p in _isolated.iterdir()) == ["ch07.pkl", "evil.pkl"]
+
+
 def test_plot_figures(capsys, _isolated):
     for name in ("activations", "gradient-field", "descent"):
         code, out, err = run(["plot", name, "-o", f"{name}-x.png"], capsys)
@@ -224,6 +386,36 @@ def test_plot_figures(capsys, _isolated):
     assert (_isolated / "descent.png").exists()
     code, _, err = run(["plot", "roc"], capsys)
     _assert_one_line_error(code, err, "invalid choice: 'roc'")
+
+
+def test_plot_optimizers_tiny(fake_data, capsys, _isolated):
+    image = pytest.importorskip("matplotlib.image")
+    code, out, err = run(["plot", "optimizers", "-o", "o.png", "--iters", "15", "--batch-size",
+                          "16", "--optimizers", "sgd", "adam", "rmsprop"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("optimizers: MultiLayerNet 64-100-100-100-100-10 on mnist-5k "
+                               "(500 train) with numpy cpu float32, 15 iterations of batch 16 "
+                               "each for sgd, adam, rmsprop, seed 0")
+    assert lines[1].startswith("final loss (smoothed): sgd ")
+    assert lines[-1] == "optimizers: o.png"
+    assert fake_data[-1][0] == "auto" and fake_data[-1][1]["flatten"] is True
+    pixels = image.imread(_isolated / "o.png")
+    assert pixels.shape == (480, 640, 4) and pixels.std() > 0
+    assert sorted(p.name for p in _isolated.iterdir()) == ["o.png"]
+
+
+@pytest.mark.parametrize(("argv", "needles"), [
+    (["plot", "descent", "--iters", "5"], ["--iters applies to `nnxp plot optimizers` only"]),
+    (["plot", "optimizers", "--optimizers", "lbfgs"], ["invalid choice: 'lbfgs'"]),
+    (["plot", "optimizers", "--iters", "0"], ["argument --iters", "not a positive integer"]),
+    (["plot", "optimizers", "--batch-size", "501"], ["larger than mnist-5k's 500 training"]),
+    (["plot", "optimizers", "-o", "no/dir/o.png"], ["directory no/dir does not exist"]),
+])
+def test_plot_optimizers_errors_are_one_line(fake_data, capsys, _isolated, argv, needles):
+    code, _, err = run(argv, capsys)
+    _assert_one_line_error(code, err, *needles)
+    assert list(_isolated.iterdir()) == []
 
 
 def test_threads_limits_the_cpu_thread_pools():
@@ -256,6 +448,21 @@ def test_short_training_on_the_offline_subset(capsys, _isolated):
     result = json.loads(out)
     assert result["dataset"] == "mnist-5k" and result["total"] == 1000
     assert result["accuracy"] >= 0.8
+
+
+def test_simple_conv_on_the_offline_subset(capsys, _isolated):
+    """The issue's quick check: 20 iterations of SimpleConvNet on mnist-5k, then eval."""
+    if datasets.subset.subset_file() is None:
+        pytest.skip(f"the mnist-5k subset is not installed: {datasets.subset.INSTALL_HINT}")
+    code, out, err = run(["train", "--model", "simple-conv", "--iters", "20", "--dataset",
+                          "mnist-5k", "--optimizer", "adam", "--lr", "0.001", "--quiet",
+                          "--save", "m.npz"], capsys)
+    assert code == 0, err
+    code, out, err = run(["eval", "--weights", "m.npz", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["dataset"] == "mnist-5k" and result["total"] == 1000
+    assert result["accuracy"] >= 0.4
 
 
 def test_one_epoch_on_real_mnist(capsys, _isolated):

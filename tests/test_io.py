@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 
 import numpy as np
 import pytest
 
+from nnxp.convnets import SimpleConvNet
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.io import (
     CONFIG_KEY,
@@ -17,7 +19,7 @@ from nnxp.io import (
     read_model_file,
     save_model,
 )
-from nnxp.nets import MultiLayerNet, TwoLayerNet
+from nnxp.nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
 from tests.helpers import assert_close
 
 X = np.linspace(0.0, 1.0, 5 * 12, dtype=np.float64).reshape(5, 12)
@@ -43,6 +45,87 @@ def test_round_trip_on_the_backend(backend, tmp_path, dtype):
             assert_close(loaded.params[key], backend.to_numpy(net.params[key]), backend,
                          rtol=0, dtype=want)
         assert_close(loaded.predict(X), backend.to_numpy(net.predict(X)), backend, rtol=0)
+
+
+def _trained_batchnorm_net(backend, dtype):
+    """A MultiLayerNetExtend whose running statistics moved away from their zeros."""
+    net = MultiLayerNetExtend(12, [6, 5], 4, use_batchnorm=True, use_dropout=True,
+                              dropout_ratio=0.2, weight_decay_lambda=0.01,
+                              backend=backend, dtype=dtype, seed=4)
+    t = np.arange(5) % 4
+    for _ in range(3):
+        net.gradient(X, t)
+    return net
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_buffers_round_trip_on_the_backend(backend, tmp_path, dtype):
+    net = _trained_batchnorm_net(backend, dtype)
+    assert len(net.buffers) == 4
+    path = save_model(tmp_path / "bn.npz", net)
+    loaded, meta = load_model(path, backend=backend.with_dtype(dtype))
+    assert loaded.config == net.config and meta["format_version"] == 2
+    assert sorted(meta["buffers"]) == sorted(net.buffers)
+    for key in net.buffers:
+        assert_close(loaded.buffers[key], backend.to_numpy(net.buffers[key]), backend, rtol=0)
+    for key in net.params:
+        assert_close(loaded.params[key], backend.to_numpy(net.params[key]), backend, rtol=0)
+    assert_close(loaded.predict(X), backend.to_numpy(net.predict(X)), backend, rtol=0)
+
+
+def test_a_conv_net_round_trips_on_the_backend(backend, tmp_path):
+    net = SimpleConvNet((1, 8, 8), {"filter_num": 3, "filter_size": 3}, hidden_size=5,
+                        output_size=4, backend=backend, dtype="float32", seed=5)
+    path = save_model(tmp_path / "conv.npz", net)
+    loaded, meta = load_model(path, backend=backend.with_dtype("float32"))
+    assert loaded.config == net.config and meta["format_version"] == 1
+    images = X[:, :8].reshape(5, 1, 2, 4).repeat(4, axis=2).repeat(2, axis=3)
+    assert_close(loaded.predict(images), backend.to_numpy(net.predict(images)), backend, rtol=0)
+
+
+@pytest.mark.host
+def test_a_file_without_buffers_still_loads_with_a_warning(tmp_path):
+    net = _trained_batchnorm_net("numpy", "float32")
+    arrays, meta = read_model_file(save_model(tmp_path / "bn.npz", net))
+    old = {key: arrays[key] for key in meta["params"]}
+    meta = {key: value for key, value in meta.items() if key != "buffers"}
+    path = tmp_path / "old.npz"
+    np.savez(path, **old, **{CONFIG_KEY: np.asarray(json.dumps({**meta, "format_version": 1}))})
+    with pytest.warns(UserWarning, match="predates saved running statistics"):
+        loaded, _ = load_model(path)
+    for key in net.params:
+        np.testing.assert_array_equal(loaded.params[key], net.params[key])
+    np.testing.assert_array_equal(loaded.buffers["running_var1"], np.zeros(6, np.float32))
+
+    plain = save_model(tmp_path / "plain.npz", TwoLayerNet(12, 7, 4, seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(plain)
+
+
+@pytest.mark.host
+def test_damaged_buffers_are_refused(tmp_path):
+    arrays, meta = read_model_file(save_model(tmp_path / "bn.npz",
+                                              _trained_batchnorm_net("numpy", "float32")))
+
+    def rewrite(name, arrays, meta):
+        path = tmp_path / name
+        np.savez(path, **arrays, **{CONFIG_KEY: np.asarray(json.dumps(meta))})
+        return path
+
+    missing = {k: v for k, v in arrays.items() if k != "running_mean1"}
+    with pytest.raises(ModelFileError, match="config lists"):
+        load_model(rewrite("missing.npz", missing, meta))
+    bad = {**arrays, "running_var2": np.zeros(3, np.float32)}
+    with pytest.raises(ModelFileError, match="buffer running_var2"):
+        load_model(rewrite("shape.npz", bad, meta))
+    both = {**arrays, "running_var2": np.zeros(3, np.float32)}
+    meta_both = {**meta, "buffers": {**meta["buffers"], "running_var2": [3]}}
+    with pytest.raises(ModelFileError, match="its buffers"):
+        load_model(rewrite("arch.npz", both, meta_both))
+    twice = {**meta, "buffers": {**meta["buffers"], "W1": meta["params"]["W1"]}}
+    with pytest.raises(ModelFileError, match="config lists"):
+        load_model(rewrite("twice.npz", arrays, twice))
 
 
 def test_a_numpy_file_loads_on_the_backend(backend, tmp_path):
