@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -610,3 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"nnxp {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader (``| head``) left: nothing more to say, and nothing to flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

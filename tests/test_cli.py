@@ -477,3 +477,17 @@ def test_one_epoch_on_real_mnist(capsys, _isolated):
     assert code == 0, err
     result = json.loads(out)
     assert result["total"] == 10_000 and result["accuracy"] >= 0.88
+
+
+@pytest.mark.host
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """``nnxp info | head -0``: the pipe closes before nnxp writes."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "nnxp", "info"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
