@@ -80,6 +80,7 @@ class SimpleConvNet(ConvNetwork):
     """
 
     model = "simple-conv"
+    config_keys = ("input_dim", "conv_param", "hidden_size", "output_size", "weight_init_std")
 
     def __init__(
         self,
@@ -128,16 +129,6 @@ class SimpleConvNet(ConvNetwork):
             "W3": (affine2, "W"), "b3": (affine2, "b"),
         })
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "input_dim": list(self.input_dim),
-            "conv_param": dict(self.conv_param),
-            "hidden_size": self.hidden_size,
-            "output_size": self.output_size,
-            "weight_init_std": self.weight_init_std,
-        }
 
 
 class DeepConvNet(ConvNetwork):

@@ -67,6 +67,13 @@ def init_std(weight_init_std: float | str, fan_in: int) -> float:
     return float(weight_init_std)
 
 
+def _plain(value: Any) -> Any:
+    """A config value as JSON has it: tuples as lists, and copies of lists and dicts."""
+    if isinstance(value, list | tuple):
+        return list(value)
+    return dict(value) if isinstance(value, dict) else value
+
+
 class ParamMap(MutableMapping):
     """A live view of the parameters: name -> the owning layer's attribute."""
 
@@ -116,10 +123,13 @@ class Network:
         self.params = ParamMap({})
         self.weight_decay_lambda = 0.0
 
+    config_keys: tuple[str, ...] = ()
+    """The constructor's arguments, kept as attributes of the same names, that config lists."""
+
     @property
     def config(self) -> dict[str, Any]:
         """The plain dict that :func:`build` rebuilds this architecture from."""
-        raise NotImplementedError
+        return {"model": self.model, **{key: _plain(getattr(self, key)) for key in self.config_keys}}
 
     def _affine_stack(
         self, sizes: list[int], activation: str, weight_init_std: float | str, seed: int | None
@@ -207,6 +217,7 @@ class TwoLayerNet(Network):
     """input -> Affine -> activation -> Affine -> softmax, the book's chapters 4 and 5."""
 
     model = "two-layer"
+    config_keys = ("input_size", "hidden_size", "output_size", "weight_init_std", "activation")
 
     def __init__(
         self,
@@ -225,22 +236,14 @@ class TwoLayerNet(Network):
         self.weight_init_std, self.activation = weight_init_std, activation
         self._affine_stack([input_size, hidden_size, output_size], activation, weight_init_std, seed)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "input_size": self.input_size,
-            "hidden_size": self.hidden_size,
-            "output_size": self.output_size,
-            "weight_init_std": self.weight_init_std,
-            "activation": self.activation,
-        }
 
 
 class MultiLayerNet(Network):
     """A fully connected net of any depth, the book's chapter-6 MultiLayerNet."""
 
     model = "multi-layer"
+    config_keys = ("input_size", "hidden_size_list", "output_size", "activation", "weight_init_std",
+                   "weight_decay_lambda")
 
     def __init__(
         self,
@@ -263,17 +266,6 @@ class MultiLayerNet(Network):
         sizes = [input_size, *self.hidden_size_list, output_size]
         self._affine_stack(sizes, activation, weight_init_std, seed)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "input_size": self.input_size,
-            "hidden_size_list": list(self.hidden_size_list),
-            "output_size": self.output_size,
-            "activation": self.activation,
-            "weight_init_std": self.weight_init_std,
-            "weight_decay_lambda": self.weight_decay_lambda,
-        }
 
 
 class ModalNetwork(Network):
@@ -316,6 +308,7 @@ class MultiLayerNetExtend(ModalNetwork):
     """
 
     model = "multi-layer-extend"
+    config_keys = (*MultiLayerNet.config_keys, "use_dropout", "dropout_ratio", "use_batchnorm")
 
     def __init__(
         self,
@@ -374,20 +367,6 @@ class MultiLayerNetExtend(ModalNetwork):
         self.params = ParamMap(slots)
         self.buffers = ParamMap(buffers)
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "input_size": self.input_size,
-            "hidden_size_list": list(self.hidden_size_list),
-            "output_size": self.output_size,
-            "activation": self.activation,
-            "weight_init_std": self.weight_init_std,
-            "weight_decay_lambda": self.weight_decay_lambda,
-            "use_dropout": self.use_dropout,
-            "dropout_ratio": self.dropout_ratio,
-            "use_batchnorm": self.use_batchnorm,
-        }
 
 
 MODELS: dict[str, type[Network]] = {
