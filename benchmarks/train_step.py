@@ -1,0 +1,368 @@
+"""One training step: nnxp's Trainer.step against a hand-written NumPy loop and PyTorch eager.
+
+    python benchmarks/train_step.py [--backend numpy|cupy|torch] [--device D] [--threads 1]
+                                    [--repeats 30] [--number 20] [--nets book,wide]
+
+Each case runs the same step on the same shapes in float32, from the same initial weights on
+the same mini-batches: gather the batch from the whole training set kept on the device by a
+slice of device-side indices, forward, softmax cross-entropy, backward, SGD update (lr 0.1),
+keep the loss on the device and bring the pending losses to the host every 50 steps.
+
+- nnxp: ``Trainer.step``, the very method the Trainer's loop calls, on a real Trainer.
+- hand loop: the step written plainly and tightly in NumPy (CuPy on a GPU): in-place bias,
+  ReLU, softmax and update, no input gradient for the first layer.
+- torch eager: nn.Linear/nn.ReLU, F.cross_entropy, autograd and torch.optim.SGD (on the GPU
+  with --backend cupy: PyTorch CUDA).
+
+Nets: the book's MLP (784-50-10 ReLU, batch 100) and a wide one (784-1000-1000-10, batch
+1000). Cases are timed in turn, ``--number`` steps a sample, ``--repeats`` samples after a
+warm-up; medians and ratios to the hand loop. On the CPU every library runs on --threads
+threads, set explicitly (threadpoolctl for BLAS, torch.set_num_threads); on a GPU samples are
+timed with CUDA events after synchronising. Data: MNIST from --data-dir when it is there,
+else random float32 (60000, 784). Prints a table and writes benchmarks/results/train_step.json
+(or train_step_<backend>.json for other backends) with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import (  # noqa: E402
+    Clock,
+    CudaEventClock,
+    interleaved_times,
+    limit_threads,
+    load_average,
+    machine,
+    print_table,
+    write_json,
+)
+
+from nnxp.backend import Backend, get_backend  # noqa: E402
+from nnxp.nets import MultiLayerNet, TwoLayerNet  # noqa: E402
+from nnxp.train import FLUSH_EVERY, Trainer  # noqa: E402
+
+NETS: dict[str, dict[str, Any]] = {
+    "book": {"sizes": [784, 50, 10], "batch": 100},
+    "wide": {"sizes": [784, 1000, 1000, 10], "batch": 1000},
+}
+LR = 0.1
+DEFAULT_DATA = Path("/work/shared/data/mnist")
+CHECK_STEPS = 3
+
+
+def load_data(data_dir: str | None, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """MNIST's training set when data_dir holds it, else random float32 (60000, 784)."""
+    if data_dir and Path(data_dir).is_dir():
+        from nnxp.datasets import load_mnist
+
+        (x, t), _ = load_mnist(data_dir=data_dir)
+        return x.astype(np.float32), t.astype(np.int64), f"mnist ({data_dir})"
+    rng = np.random.default_rng(seed)
+    x = rng.random((60_000, 784), dtype=np.float32)
+    t = rng.integers(0, 10, size=60_000, dtype=np.int64)
+    return x, t, "random float32 (60000, 784)"
+
+
+class Case:
+    """A training loop of one library: ``step()`` runs the next iteration; host losses."""
+
+    name = ""
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def losses(self) -> list[float]:
+        """Losses of the steps run so far (pending ones brought to the host)."""
+        raise NotImplementedError
+
+
+class NnxpCase(Case):
+    """nnxp's Trainer on ``be``: each step is ``trainer.step(indices[i*bs:(i+1)*bs])``."""
+
+    def __init__(self, be: Backend, sizes: list[int], batch: int, x: np.ndarray,
+                 t: np.ndarray, seed: int) -> None:
+        self.name = f"nnxp Trainer.step ({be.name})"
+        if len(sizes) == 3:
+            net = TwoLayerNet(sizes[0], sizes[1], sizes[2], weight_init_std="he",
+                              activation="relu", backend=be, seed=seed)
+        else:
+            net = MultiLayerNet(sizes[0], sizes[1:-1], sizes[-1], activation="relu",
+                                weight_init_std="he", backend=be, seed=seed)
+        self.trainer = Trainer(net, x, t, x[:batch], t[:batch], mini_batch_size=batch,
+                               optimizer_param={"lr": LR}, iters=10**9, seed=seed,
+                               verbose=False)
+        self.batch = batch
+        self.indices = self.trainer._batch_indices(self.trainer.iter_per_epoch)
+        self.steps = self.trainer.iter_per_epoch
+        self.i = 0
+        n = len(sizes) - 1
+        self.initial = [
+            (be.to_numpy(net.params[f"W{k}"]).copy(), be.to_numpy(net.params[f"b{k}"]).copy())
+            for k in range(1, n + 1)
+        ]
+        self.host_indices = be.to_numpy(self.indices).copy()
+
+    def step(self) -> None:
+        bs, i = self.batch, self.i
+        self.trainer.step(self.indices[i * bs : (i + 1) * bs])
+        self.i = (i + 1) % self.steps
+
+    def losses(self) -> list[float]:
+        self.trainer._flush(1)
+        return list(self.trainer.train_loss_list)
+
+
+class HandCase(Case):
+    """The step written by hand in NumPy (or CuPy, whose API is NumPy's), updating in place."""
+
+    def __init__(self, lib: Any, initial: list[tuple[np.ndarray, np.ndarray]],
+                 x: np.ndarray, t: np.ndarray, indices: np.ndarray, batch: int) -> None:
+        self.name = f"hand-written loop ({lib.__name__})"
+        self.lib = lib
+        self.W = [lib.asarray(W.copy()) for W, _ in initial]
+        self.b = [lib.asarray(b.copy()) for _, b in initial]
+        self.x, self.t = lib.asarray(x), lib.asarray(t)
+        self.indices = lib.asarray(indices)
+        self.batch, self.steps = batch, len(indices) // batch
+        self.rows = lib.arange(batch)
+        self.i = 0
+        self.pending: list[Any] = []
+        self.host: list[float] = []
+
+    def step(self) -> None:
+        lib, bs, i = self.lib, self.batch, self.i
+        idx = self.indices[i * bs : (i + 1) * bs]
+        x = lib.take(self.x, idx, axis=0)
+        t = lib.take(self.t, idx)
+        acts = [x]
+        h = x
+        for W, b in zip(self.W[:-1], self.b[:-1], strict=True):
+            h = h @ W
+            h += b
+            lib.maximum(h, 0.0, out=h)
+            acts.append(h)
+        s = h @ self.W[-1]
+        s += self.b[-1]
+        s -= s.max(axis=1, keepdims=True)
+        picked = s[self.rows, t]
+        lib.exp(s, out=s)
+        total = s.sum(axis=1, keepdims=True)
+        self.pending.append((lib.log(total).sum() - picked.sum()) / bs)
+        s /= total
+        s[self.rows, t] -= 1.0
+        s *= 1.0 / bs
+        d = s
+        for k in range(len(self.W) - 1, -1, -1):
+            a = acts[k]
+            dW = a.T @ d
+            db = d.sum(axis=0)
+            if k:
+                d = d @ self.W[k].T
+                d *= a > 0
+            self.W[k] -= LR * dW
+            self.b[k] -= LR * db
+        if len(self.pending) >= FLUSH_EVERY:
+            self._flush()
+        self.i = (i + 1) % self.steps
+
+    def _flush(self) -> None:
+        values = self.lib.stack(self.pending)
+        values = (values.get() if hasattr(values, "get") else values).astype(np.float64)
+        self.pending = []
+        if not np.isfinite(values).all():
+            raise FloatingPointError("the hand loop's loss is not finite")
+        self.host.extend(values.tolist())
+
+    def losses(self) -> list[float]:
+        self._flush()
+        return list(self.host)
+
+
+class TorchCase(Case):
+    """PyTorch eager: nn.Linear/nn.ReLU, F.cross_entropy, autograd, torch.optim.SGD."""
+
+    def __init__(self, device: str, initial: list[tuple[np.ndarray, np.ndarray]],
+                 x: np.ndarray, t: np.ndarray, indices: np.ndarray, batch: int) -> None:
+        import torch
+
+        self.torch = torch
+        self.name = f"torch eager ({device})"
+        layers: list[Any] = []
+        for k, (W, b) in enumerate(initial):
+            linear = torch.nn.Linear(W.shape[0], W.shape[1])
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W.T.copy()))
+                linear.bias.copy_(torch.from_numpy(b))
+            layers.append(linear)
+            if k < len(initial) - 1:
+                layers.append(torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*layers).to(device)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
+        self.x = torch.from_numpy(x).to(device)
+        self.t = torch.from_numpy(t).to(device)
+        self.indices = torch.from_numpy(indices).to(device)
+        self.batch, self.steps = batch, len(indices) // batch
+        self.i = 0
+        self.pending: list[Any] = []
+        self.host: list[float] = []
+
+    def step(self) -> None:
+        torch, bs, i = self.torch, self.batch, self.i
+        idx = self.indices[i * bs : (i + 1) * bs]
+        x = torch.index_select(self.x, 0, idx)
+        t = torch.index_select(self.t, 0, idx)
+        loss = torch.nn.functional.cross_entropy(self.model(x), t)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.pending.append(loss.detach())
+        if len(self.pending) >= FLUSH_EVERY:
+            self._flush()
+        self.i = (i + 1) % self.steps
+
+    def _flush(self) -> None:
+        values = self.torch.stack(self.pending).cpu().numpy().astype(np.float64)
+        self.pending = []
+        if not np.isfinite(values).all():
+            raise FloatingPointError("torch's loss is not finite")
+        self.host.extend(values.tolist())
+
+    def losses(self) -> list[float]:
+        self._flush()
+        return list(self.host)
+
+
+def torch_or_none() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def check_agreement(cases: list[Case]) -> dict[str, float]:
+    """Run CHECK_STEPS steps of each case and compare its losses with the first case's."""
+    for case in cases:
+        for _ in range(CHECK_STEPS):
+            case.step()
+    ref = np.asarray(cases[0].losses()[:CHECK_STEPS])
+    worst = {}
+    for case in cases[1:]:
+        got = np.asarray(case.losses()[:CHECK_STEPS])
+        worst[case.name] = float(np.max(np.abs(got - ref) / np.abs(ref)))
+        if not np.allclose(got, ref, rtol=1e-3, atol=1e-4):
+            raise AssertionError(f"{case.name} disagrees with {cases[0].name}: {got} vs {ref}")
+    return worst
+
+
+def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.ndarray,
+            args: argparse.Namespace) -> dict[str, Any]:
+    """Time the three cases on one net; their medians, ratios and agreement."""
+    sizes, batch = spec["sizes"], spec["batch"]
+    nnxp_case = NnxpCase(be, sizes, batch, x, t, args.seed)
+    init, idx = nnxp_case.initial, nnxp_case.host_indices
+    gpu = be.name == "cupy" or (be.name == "torch" and str(be.device).startswith("cuda"))
+    torch = torch_or_none()
+    if be.name == "cupy":
+        import cupy
+
+        hand_lib = cupy
+    else:
+        hand_lib = np
+    cases: list[Case] = [nnxp_case, HandCase(hand_lib, init, x, t, idx, batch)]
+    torch_device = "cuda" if gpu else "cpu"
+    if torch is not None and (not gpu or torch.cuda.is_available()):
+        cases.append(TorchCase(torch_device, init, x, t, idx, batch))
+    agreement = check_agreement(cases)
+
+    clocks: dict[str, Clock] = {}
+    if gpu:
+        for case in cases:
+            lib = "torch" if isinstance(case, TorchCase) or be.name == "torch" else "cupy"
+            sync = torch.cuda.synchronize if lib == "torch" else be.synchronize
+            clocks[case.name] = CudaEventClock(lib, sync)
+    steps: dict[str, Callable[[], None]] = {case.name: case.step for case in cases}
+    load_before = load_average()
+    times = interleaved_times(steps, args.repeats, args.number, args.warmup, clocks)
+    hand = statistics.median(times[cases[1].name])
+    rows = []
+    for case in cases:
+        med = statistics.median(times[case.name])
+        rows.append({
+            "net": label, "case": case.name, "ms_per_step": 1e3 * med,
+            "x_hand_loop": med / hand,
+            "q1_ms": 1e3 * statistics.quantiles(times[case.name], n=4)[0],
+            "q3_ms": 1e3 * statistics.quantiles(times[case.name], n=4)[2],
+        })
+    nnxp_med = rows[0]["ms_per_step"]
+    for row in rows:
+        row["x_nnxp"] = row["ms_per_step"] / nnxp_med
+    return {
+        "sizes": sizes, "batch": batch, "rows": rows,
+        "seconds": {name: samples for name, samples in times.items()},
+        "loss_agreement_rel": agreement,
+        "load_average_before": load_before, "load_average_after": load_average(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="numpy", help="nnxp backend: numpy, cupy, torch")
+    parser.add_argument("--device", default=None, help="the backend's device (cupy: cuda:0)")
+    parser.add_argument("--repeats", type=int, default=30, help="timed samples of each case")
+    parser.add_argument("--number", type=int, default=20, help="steps in one timed sample")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed rounds before timing")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch CPU threads")
+    parser.add_argument("--nets", default="book,wide", help="comma-separated: book, wide")
+    parser.add_argument("--data-dir", default=str(DEFAULT_DATA) if DEFAULT_DATA.is_dir() else None,
+                        help="MNIST directory (default: random data when absent)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="results name (default: by backend)")
+    args = parser.parse_args(argv)
+
+    threads = limit_threads(args.threads)
+    be = get_backend(args.backend, args.device, dtype="float32")
+    x, t, data = load_data(args.data_dir, args.seed)
+    gpu_name = None
+    if be.name == "cupy":
+        import cupy
+
+        props = cupy.cuda.runtime.getDeviceProperties(be.device.id)
+        gpu_name = props["name"].decode()
+    print(f"threads: BLAS {threads['blas'] if isinstance(threads['blas'], str) else args.threads}"
+          f", torch {threads['torch']}; backend {be.name} {be.device}; data {data}")
+    host = machine(gpu_name)
+    results = {}
+    table = []
+    for label in args.nets.split(","):
+        results[label] = run_net(label, NETS[label], be, x, t, args)
+        table += results[label]["rows"]
+    print_table(table, ["net", "case", "ms_per_step", "x_hand_loop", "x_nnxp", "q1_ms", "q3_ms"])
+    name = args.out or ("train_step" if be.name == "numpy" else f"train_step_{be.name}")
+    path = write_json(name, {
+        "benchmark": "train_step",
+        "what": "one SGD training step (gather, forward, softmax loss, backward, update), "
+                "float32, lr 0.1; ratios to the hand-written loop",
+        "backend": be.name, "device": str(be.device), "data": data,
+        "repeats": args.repeats, "number": args.number, "warmup": args.warmup,
+        "threads": threads, "machine": host, "load_average_end": load_average(),
+        "nets": results,
+    })
+    print(f"load average {host['load_average']} -> {load_average()}; wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
