@@ -42,7 +42,7 @@ def array_namespace(*arrays: Any) -> Any:
     """
     kind = type(arrays[0]) if arrays else None
     xp = _NAMESPACE_BY_TYPE.get(kind)
-    if xp is not None and all(type(a) is kind for a in arrays):
+    if xp is not None and (len(arrays) == 1 or all(type(a) is kind for a in arrays)):
         return xp
     xp = array_api_compat.array_namespace(*arrays)
     if arrays and all(type(a) is kind for a in arrays) and hasattr(arrays[0], "shape"):
@@ -94,6 +94,10 @@ class Backend:
         Integer arrays (labels) keep their dtype. Arrays already here in the right dtype are
         returned as they are, so this is cheap enough for every call of a net's predict.
         """
+        if type(x) is self._array_type:
+            want = self._float_dtypes.get(dtype or self.dtype)
+            if want is not None and (x.dtype == want or not self._is_float(x.dtype)):
+                return x
         if self.name != "numpy" and isinstance(x, np.ndarray):
             x = self.asarray(x)
         elif not hasattr(x, "dtype"):
@@ -102,6 +106,27 @@ class Backend:
         if x.dtype != want and self.xp.isdtype(x.dtype, "real floating"):
             x = self.xp.astype(x, want)
         return x
+
+    @functools.cached_property
+    def _float_dtypes(self) -> dict[str, Any]:
+        """The namespace's float dtypes by name (adopt's fast path compares with them)."""
+        return {name: getattr(self.xp, name) for name in DTYPES}
+
+    def _is_float(self, dtype: Any) -> bool:
+        """Whether dtype is a real floating dtype (asked once per dtype: isdtype is slow)."""
+        known = self._float_kinds.get(dtype)
+        if known is None:
+            known = self._float_kinds[dtype] = bool(self.xp.isdtype(dtype, "real floating"))
+        return known
+
+    @functools.cached_property
+    def _float_kinds(self) -> dict[Any, bool]:
+        return {}
+
+    @functools.cached_property
+    def _array_type(self) -> type:
+        """The type of this backend's arrays (adopt's fast path: arrays already here)."""
+        return type(self.xp.zeros((0,), dtype=self.float_dtype(), device=self.device))
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """Copy an array of this backend (or any supported library) to a NumPy array."""
