@@ -49,17 +49,19 @@ from _common import (  # noqa: E402
     write_json,
 )
 
-from nnxp.backend import Backend, get_backend  # noqa: E402
+from nnxp.backend import Backend, fused_mode, get_backend, set_fused_mode  # noqa: E402
 from nnxp.nets import MultiLayerNet, TwoLayerNet  # noqa: E402
 from nnxp.train import FLUSH_EVERY, Trainer  # noqa: E402
 
 NETS: dict[str, dict[str, Any]] = {
-    "book": {"sizes": [784, 50, 10], "batch": 100},
-    "wide": {"sizes": [784, 1000, 1000, 10], "batch": 1000},
+    "book": {"sizes": [784, 50, 10], "batch": 100, "repeats": 40, "number": 50},
+    "wide": {"sizes": [784, 1000, 1000, 10], "batch": 1000, "repeats": 15, "number": 2},
 }
+"""The nets, with the default samples (--repeats) and steps per sample (--number) of each."""
 LR = 0.1
 DEFAULT_DATA = Path("/work/shared/data/mnist")
 CHECK_STEPS = 3
+MODE_LABELS = {"auto": "", "numba": ", Numba kernels", "off": ", Array API reference"}
 
 
 def load_data(data_dir: str | None, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -89,11 +91,13 @@ class Case:
 
 
 class NnxpCase(Case):
-    """nnxp's Trainer on ``be``: each step is ``trainer.step(indices[i*bs:(i+1)*bs])``."""
+    """nnxp's Trainer on ``be``: each step is ``trainer.step(indices[i*bs:(i+1)*bs])``, with
+    the fused kernels in ``mode`` (switched, when another case left another, before a step)."""
 
     def __init__(self, be: Backend, sizes: list[int], batch: int, x: np.ndarray,
-                 t: np.ndarray, seed: int) -> None:
-        self.name = f"nnxp Trainer.step ({be.name})"
+                 t: np.ndarray, seed: int, mode: str = "auto") -> None:
+        self.name = f"nnxp Trainer.step ({be.name}{MODE_LABELS[mode]})"
+        self.mode = mode
         if len(sizes) == 3:
             net = TwoLayerNet(sizes[0], sizes[1], sizes[2], weight_init_std="he",
                               activation="relu", backend=be, seed=seed)
@@ -115,11 +119,14 @@ class NnxpCase(Case):
         self.host_indices = be.to_numpy(self.indices).copy()
 
     def step(self) -> None:
+        if fused_mode() != self.mode:
+            set_fused_mode(self.mode)
         bs, i = self.batch, self.i
         self.trainer.step(self.indices[i * bs : (i + 1) * bs])
         self.i = (i + 1) % self.steps
 
     def losses(self) -> list[float]:
+        set_fused_mode(self.mode)
         self.trainer._flush(1)
         return list(self.trainer.train_loss_list)
 
@@ -271,7 +278,10 @@ def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.
             args: argparse.Namespace) -> dict[str, Any]:
     """Time the three cases on one net; their medians, ratios and agreement."""
     sizes, batch = spec["sizes"], spec["batch"]
-    nnxp_case = NnxpCase(be, sizes, batch, x, t, args.seed)
+    modes = [m for m in args.modes.split(",") if m == "auto" or be.name in ("numpy", "cupy")]
+    modes = [m for m in modes if m != "numba" or be.name == "numpy"]
+    nnxp_cases = [NnxpCase(be, sizes, batch, x, t, args.seed, mode) for mode in modes]
+    nnxp_case = nnxp_cases[0]
     init, idx = nnxp_case.initial, nnxp_case.host_indices
     gpu = be.name == "cupy" or (be.name == "torch" and str(be.device).startswith("cuda"))
     torch = torch_or_none()
@@ -281,7 +291,8 @@ def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.
         hand_lib = cupy
     else:
         hand_lib = np
-    cases: list[Case] = [nnxp_case, HandCase(hand_lib, init, x, t, idx, batch)]
+    hand_case = HandCase(hand_lib, init, x, t, idx, batch)
+    cases: list[Case] = [nnxp_case, hand_case, *nnxp_cases[1:]]
     torch_device = "cuda" if gpu else "cpu"
     if torch is not None and (not gpu or torch.cuda.is_available()):
         cases.append(TorchCase(torch_device, init, x, t, idx, batch))
@@ -295,8 +306,9 @@ def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.
             clocks[case.name] = CudaEventClock(lib, sync)
     steps: dict[str, Callable[[], None]] = {case.name: case.step for case in cases}
     load_before = load_average()
-    times = interleaved_times(steps, args.repeats, args.number, args.warmup, clocks)
-    hand = statistics.median(times[cases[1].name])
+    repeats, number = args.repeats or spec["repeats"], args.number or spec["number"]
+    times = interleaved_times(steps, repeats, number, args.warmup, clocks)
+    hand = statistics.median(times[hand_case.name])
     rows = []
     for case in cases:
         med = statistics.median(times[case.name])
@@ -310,7 +322,7 @@ def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.
     for row in rows:
         row["x_nnxp"] = row["ms_per_step"] / nnxp_med
     return {
-        "sizes": sizes, "batch": batch, "rows": rows,
+        "sizes": sizes, "batch": batch, "repeats": repeats, "number": number, "rows": rows,
         "seconds": {name: samples for name, samples in times.items()},
         "loss_agreement_rel": agreement,
         "load_average_before": load_before, "load_average_after": load_average(),
@@ -321,13 +333,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", help="nnxp backend: numpy, cupy, torch")
     parser.add_argument("--device", default=None, help="the backend's device (cupy: cuda:0)")
-    parser.add_argument("--repeats", type=int, default=30, help="timed samples of each case")
-    parser.add_argument("--number", type=int, default=20, help="steps in one timed sample")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed samples of each case (default: 40 book, 15 wide)")
+    parser.add_argument("--number", type=int, default=None,
+                        help="steps in one timed sample (default: 50 book, 2 wide)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed rounds before timing")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch CPU threads")
     parser.add_argument("--nets", default="book,wide", help="comma-separated: book, wide")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA) if DEFAULT_DATA.is_dir() else None,
                         help="MNIST directory (default: random data when absent)")
+    parser.add_argument("--modes", default="auto,numba,off",
+                        help="fused-kernel modes nnxp runs in, the first the headline "
+                             "(auto: the default; numba: NumPy only; off: Array API reference)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="results name (default: by backend)")
     args = parser.parse_args(argv)
@@ -356,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         "what": "one SGD training step (gather, forward, softmax loss, backward, update), "
                 "float32, lr 0.1; ratios to the hand-written loop",
         "backend": be.name, "device": str(be.device), "data": data,
-        "repeats": args.repeats, "number": args.number, "warmup": args.warmup,
+        "warmup": args.warmup, "modes": args.modes,
         "threads": threads, "machine": host, "load_average_end": load_average(),
         "nets": results,
     })
