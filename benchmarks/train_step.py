@@ -1,26 +1,31 @@
 """One training step: nnxp's Trainer.step against a hand-written NumPy loop and PyTorch eager.
 
-    python benchmarks/train_step.py [--backend numpy|cupy|torch] [--device D] [--threads 1]
-                                    [--repeats 30] [--number 20] [--nets book,wide]
+    python benchmarks/train_step.py [--backend numpy|torch|cupy] [--device D] [--threads 1]
+                                    [--repeats N] [--number N] [--nets book,wide]
+                                    [--modes auto,numba,off]
 
 Each case runs the same step on the same shapes in float32, from the same initial weights on
 the same mini-batches: gather the batch from the whole training set kept on the device by a
 slice of device-side indices, forward, softmax cross-entropy, backward, SGD update (lr 0.1),
-keep the loss on the device and bring the pending losses to the host every 50 steps.
+keep the loss on the device and bring the pending losses to the host every 50 steps. The
+first steps' losses of every case are checked against nnxp's before timing.
 
-- nnxp: ``Trainer.step``, the very method the Trainer's loop calls, on a real Trainer.
+- nnxp: ``Trainer.step``, the very method the Trainer's loop calls, on a real Trainer, in
+  each fused-kernel mode of --modes (auto: the default, NumPy's or CuPy's own kernels;
+  numba: Numba loops, NumPy only; off: the Array API reference functions alone).
 - hand loop: the step written plainly and tightly in NumPy (CuPy on a GPU): in-place bias,
   ReLU, softmax and update, no input gradient for the first layer.
-- torch eager: nn.Linear/nn.ReLU, F.cross_entropy, autograd and torch.optim.SGD (on the GPU
-  with --backend cupy: PyTorch CUDA).
+- torch eager: nn.Linear/nn.ReLU, F.cross_entropy, autograd and torch.optim.SGD (PyTorch
+  CUDA with --backend cupy).
 
 Nets: the book's MLP (784-50-10 ReLU, batch 100) and a wide one (784-1000-1000-10, batch
 1000). Cases are timed in turn, ``--number`` steps a sample, ``--repeats`` samples after a
-warm-up; medians and ratios to the hand loop. On the CPU every library runs on --threads
-threads, set explicitly (threadpoolctl for BLAS, torch.set_num_threads); on a GPU samples are
-timed with CUDA events after synchronising. Data: MNIST from --data-dir when it is there,
-else random float32 (60000, 784). Prints a table and writes benchmarks/results/train_step.json
-(or train_step_<backend>.json for other backends) with the machine and its load.
+warm-up; medians, quartiles and ratios to the hand loop and to nnxp. On the CPU every library
+runs on --threads threads, set explicitly (threadpoolctl for BLAS, torch.set_num_threads);
+with --backend cupy the whole data set lives on the GPU and samples are timed with CUDA
+events after synchronising. Data: MNIST from --data-dir when it is there, else random
+float32 (60000, 784). Prints a table and writes benchmarks/results/train_step.json
+(train_step_<backend>.json for other backends) with the machine and its load.
 """
 
 from __future__ import annotations
@@ -276,16 +281,15 @@ def check_agreement(cases: list[Case]) -> dict[str, float]:
 
 def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.ndarray,
             args: argparse.Namespace) -> dict[str, Any]:
-    """Time the three cases on one net; their medians, ratios and agreement."""
+    """Time every case on one net; their medians, ratios and agreement."""
     sizes, batch = spec["sizes"], spec["batch"]
     modes = [m for m in args.modes.split(",") if m == "auto" or be.name in ("numpy", "cupy")]
     modes = [m for m in modes if m != "numba" or be.name == "numpy"]
     nnxp_cases = [NnxpCase(be, sizes, batch, x, t, args.seed, mode) for mode in modes]
     nnxp_case = nnxp_cases[0]
     init, idx = nnxp_case.initial, nnxp_case.host_indices
-    gpu = be.name == "cupy" or (be.name == "torch" and str(be.device).startswith("cuda"))
-    torch = torch_or_none()
-    if be.name == "cupy":
+    gpu = be.name == "cupy"
+    if gpu:
         import cupy
 
         hand_lib = cupy
@@ -293,17 +297,22 @@ def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.
         hand_lib = np
     hand_case = HandCase(hand_lib, init, x, t, idx, batch)
     cases: list[Case] = [nnxp_case, hand_case, *nnxp_cases[1:]]
-    torch_device = "cuda" if gpu else "cpu"
-    if torch is not None and (not gpu or torch.cuda.is_available()):
-        cases.append(TorchCase(torch_device, init, x, t, idx, batch))
+    torch, torch_missing = torch_or_none(), None
+    if torch is None:
+        torch_missing = "torch is not installed"
+    elif gpu and not torch.cuda.is_available():
+        torch_missing = "this torch build has no usable CUDA"
+    else:
+        cases.append(TorchCase("cuda" if gpu else "cpu", init, x, t, idx, batch))
     agreement = check_agreement(cases)
 
     clocks: dict[str, Clock] = {}
     if gpu:
         for case in cases:
-            lib = "torch" if isinstance(case, TorchCase) or be.name == "torch" else "cupy"
-            sync = torch.cuda.synchronize if lib == "torch" else be.synchronize
-            clocks[case.name] = CudaEventClock(lib, sync)
+            if isinstance(case, TorchCase):
+                clocks[case.name] = CudaEventClock("torch", torch.cuda.synchronize)
+            else:
+                clocks[case.name] = CudaEventClock("cupy", be.synchronize)
     steps: dict[str, Callable[[], None]] = {case.name: case.step for case in cases}
     load_before = load_average()
     repeats, number = args.repeats or spec["repeats"], args.number or spec["number"]
@@ -324,7 +333,7 @@ def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.
     return {
         "sizes": sizes, "batch": batch, "repeats": repeats, "number": number, "rows": rows,
         "seconds": {name: samples for name, samples in times.items()},
-        "loss_agreement_rel": agreement,
+        "loss_agreement_rel": agreement, "torch_missing": torch_missing,
         "load_average_before": load_before, "load_average_after": load_average(),
     }
 
@@ -351,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = limit_threads(args.threads)
     be = get_backend(args.backend, args.device, dtype="float32")
+    if be.name == "torch" and str(be.device).startswith("cuda"):
+        parser.error("on a GPU, time nnxp with --backend cupy (the hand loop is CuPy there)")
+    if be.name == "array_api_strict":
+        parser.error("array_api_strict checks the standard and is not made to be fast: "
+                     "time numpy, torch or cupy")
     x, t, data = load_data(args.data_dir, args.seed)
     gpu_name = None
     if be.name == "cupy":
