@@ -45,6 +45,19 @@ def machine(gpu: str | None = None) -> dict[str, Any]:
     }
 
 
+def library_versions(*names: str) -> dict[str, str | None]:
+    """The installed version of each named package (None where it is not installed)."""
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 _THREAD_LIMITS: list[Any] = []
 
 

@@ -24,14 +24,20 @@ warm-up; medians, quartiles and ratios to the hand loop and to nnxp. On the CPU 
 runs on --threads threads, set explicitly (threadpoolctl for BLAS, torch.set_num_threads);
 with --backend cupy the whole data set lives on the GPU and samples are timed with CUDA
 events after synchronising. Data: MNIST from --data-dir when it is there, else random
-float32 (60000, 784). Prints a table and writes benchmarks/results/train_step.json
+float32 (60000, 784). With MNIST and the NumPy backend it also runs the default ``nnxp train``
+(10,000 iterations and the per-epoch evaluations) --full-runs times in each mode, each in a
+fresh process so that what a mode costs to start counts, and records the command's own report
+of its training time. Prints a table and writes benchmarks/results/train_step.json
 (train_step_<backend>.json for other backends) with the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +53,7 @@ from _common import (  # noqa: E402
     Clock,
     CudaEventClock,
     interleaved_times,
+    library_versions,
     limit_threads,
     load_average,
     machine,
@@ -338,6 +345,32 @@ def run_net(label: str, spec: dict[str, Any], be: Backend, x: np.ndarray, t: np.
     }
 
 
+FULL_RUN_TIME = re.compile(r"([\d.]+) s training and evaluating\), ([\d.]+) ms per iteration")
+
+
+def full_runs(data_dir: str, modes: list[str], runs: int, threads: int) -> dict[str, Any]:
+    """The default ``nnxp train`` on MNIST in a fresh process per run and mode (modes in
+    turn): its own report of the seconds spent training and evaluating, and per iteration."""
+    results: dict[str, Any] = {mode: {"seconds": [], "ms_per_iteration": [], "lines": []}
+                               for mode in modes}
+    command = [sys.executable, "-m", "nnxp", "train", "--data-dir", data_dir, "--quiet",
+               "--threads", str(threads)]
+    for _ in range(runs):
+        for mode in modes:
+            env = {**os.environ, "NNXP_FUSED": mode, "PYTHONPATH": str(ROOT)}
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            line = next((ln for ln in done.stdout.splitlines() if ln.startswith("time:")), "")
+            found = FULL_RUN_TIME.search(line)
+            results[mode]["lines"].append(line)
+            if found:
+                results[mode]["seconds"].append(float(found.group(1)))
+                results[mode]["ms_per_iteration"].append(float(found.group(2)))
+    for entry in results.values():
+        for key in ("seconds", "ms_per_iteration"):
+            entry[f"median_{key}"] = statistics.median(entry[key]) if entry[key] else None
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", help="nnxp backend: numpy, cupy, torch")
@@ -354,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="auto,numba,off",
                         help="fused-kernel modes nnxp runs in, the first the headline "
                              "(auto: the default; numba: NumPy only; off: Array API reference)")
+    parser.add_argument("--full-runs", type=int, default=3,
+                        help="runs of the default `nnxp train` on MNIST per mode (auto, numba), "
+                             "each in a fresh process (numpy only; 0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="results name (default: by backend)")
     args = parser.parse_args(argv)
@@ -381,6 +417,14 @@ def main(argv: list[str] | None = None) -> int:
         results[label] = run_net(label, NETS[label], be, x, t, args)
         table += results[label]["rows"]
     print_table(table, ["net", "case", "ms_per_step", "x_hand_loop", "x_nnxp", "q1_ms", "q3_ms"])
+    full = None
+    if args.full_runs and be.name == "numpy" and data.startswith("mnist"):
+        full = full_runs(args.data_dir, ["auto", "numba"], args.full_runs, args.threads)
+        for mode, entry in full.items():
+            print(f"nnxp train, default run on MNIST, fused {mode}: "
+                  f"{entry['median_seconds']} s training and evaluating, "
+                  f"{entry['median_ms_per_iteration']} ms per iteration "
+                  f"(median of {len(entry['seconds'])})")
     name = args.out or ("train_step" if be.name == "numpy" else f"train_step_{be.name}")
     path = write_json(name, {
         "benchmark": "train_step",
@@ -389,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         "backend": be.name, "device": str(be.device), "data": data,
         "warmup": args.warmup, "modes": args.modes,
         "threads": threads, "machine": host, "load_average_end": load_average(),
-        "nets": results,
+        "versions": library_versions("numpy", "numba", "torch", "cupy-cuda12x", "cupy-cuda13x"),
+        "nets": results, "full_run": full,
     })
     print(f"load average {host['load_average']} -> {load_average()}; wrote {path}")
     return 0
