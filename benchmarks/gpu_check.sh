@@ -5,9 +5,9 @@
 #
 # WHEELS (optional): a folder of wheels to install first without their dependencies, for
 # machines that have CuPy, NumPy and Numba but not array-api-compat, array-api-extra,
-# array-api-strict, pytest or hypothesis (and reach no package index). Then: the fused CuPy kernels and
-# the training paths against their references on the GPU, and the train_step benchmark for
-# both MLPs (nnxp with CuPy's kernels and with the references alone, CuPy's hand loop,
+# array-api-strict, pytest or hypothesis (and reach no package index). Then: the fused CuPy
+# kernels and the training paths against their references on the GPU, and the train_step
+# benchmark for both MLPs (nnxp with CuPy's kernels and with the references alone, CuPy's hand loop,
 # PyTorch CUDA eager when torch has CUDA), timed with CUDA events. The JSON goes to
 # benchmarks/results/train_step_cupy.json.
 set -euo pipefail
