@@ -7,9 +7,9 @@
 # machines that have CuPy, NumPy and Numba but not array-api-compat, array-api-extra,
 # array-api-strict, pytest or hypothesis (and reach no package index). Then: the fused CuPy
 # kernels and the training paths against their references on the GPU, and the train_step
-# benchmark for both MLPs (nnxp with CuPy's kernels and with the references alone, CuPy's hand loop,
-# PyTorch CUDA eager when torch has CUDA), timed with CUDA events. The JSON goes to
-# benchmarks/results/train_step_cupy.json.
+# benchmark for both MLPs (nnxp with CuPy's kernels and with the references alone, CuPy's
+# hand loop, PyTorch CUDA eager when torch has CUDA), timed with CUDA events. The JSON goes
+# to benchmarks/results/train_step_cupy.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${WHEELS:-}" ]; then
