@@ -61,6 +61,19 @@ def softmax_and_cross_entropy(x: Any, t: Any) -> Any:
     return y, (np.add.reduce(np.log(total), axis=None) - np.add.reduce(picked)) / n
 
 
+def softmax_cross_entropy_grad(y: Any, t: Any) -> Any:
+    """(y - one_hot(t)) / N for a batch of probabilities and integer labels, the one-hot rows
+    compared in place of built (a label out of range subtracts nothing, as in the reference)."""
+    if (
+        type(y) is not np.ndarray or type(t) is not np.ndarray or y.ndim != 2 or t.ndim != 1
+        or y.dtype not in _FLOATS or t.dtype.kind not in "iu"
+    ):
+        return NotImplemented
+    dx = y - (t[:, None] == np.arange(y.shape[1]))
+    dx /= y.shape[0]
+    return dx
+
+
 def kernels() -> dict[str, Callable[..., Any]]:
     """The kernels by the name of the reference function each replaces."""
     return {
@@ -68,4 +81,5 @@ def kernels() -> dict[str, Callable[..., Any]]:
         "zero_where": zero_where,
         "batch_sum": batch_sum,
         "softmax_and_cross_entropy": softmax_and_cross_entropy,
+        "softmax_cross_entropy_grad": softmax_cross_entropy_grad,
     }
