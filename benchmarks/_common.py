@@ -25,15 +25,67 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (None where the platform has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def machine(gpu: str | None = None) -> dict[str, Any]:
-    """The machine a result was measured on."""
+    """The machine a result was measured on, with its load when it was asked."""
     return {
         "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "gpu": gpu,
+        "load_average": load_average(),
     }
+
+
+def library_versions(*names: str) -> dict[str, str | None]:
+    """The installed version of each named package (None where it is not installed)."""
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+_THREAD_LIMITS: list[Any] = []
+
+
+def limit_threads(threads: int) -> dict[str, Any]:
+    """Run BLAS/OpenMP pools (threadpoolctl) and torch on ``threads`` threads; say what was set.
+
+    Benchmarks compare libraries at one explicit thread count: on a shared 2-core machine a
+    second BLAS thread waiting on a busy core made small matrix products swing tenfold.
+    """
+    info: dict[str, Any] = {"requested": threads, "blas": None, "torch": None}
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed: BLAS threads not limited"
+    else:
+        _THREAD_LIMITS.append(threadpool_limits(limits=threads))
+        info["blas"] = [
+            {k: pool.get(k) for k in ("internal_api", "num_threads", "version")}
+            for pool in threadpool_info()
+        ]
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        torch.set_num_threads(threads)
+        info["torch"] = torch.get_num_threads()
+    return info
 
 
 def median_time(fn: Callable[[], Any], repeats: int, number: int,
@@ -50,6 +102,89 @@ def median_time(fn: Callable[[], Any], repeats: int, number: int,
             sync()
         samples.append((time.perf_counter() - start) / number)
     return statistics.median(samples)
+
+
+class Clock:
+    """Wall-clock seconds between start() and stop(), after ``sync`` on both sides."""
+
+    def __init__(self, sync: Callable[[], None] | None = None) -> None:
+        self.sync = sync
+        self._start = 0.0
+
+    def start(self) -> None:
+        if self.sync:
+            self.sync()
+        self._start = time.perf_counter()
+
+    def stop(self) -> float:
+        if self.sync:
+            self.sync()
+        return time.perf_counter() - self._start
+
+
+class CudaEventClock(Clock):
+    """Seconds between two CUDA events of ``library`` ("cupy" or "torch"), recorded on the
+    current stream after synchronising: the device's own time for the queued work."""
+
+    def __init__(self, library: str, sync: Callable[[], None] | None = None) -> None:
+        super().__init__(sync)
+        self.library = library
+        if library == "cupy":
+            import cupy
+
+            self._events = (cupy.cuda.Event(), cupy.cuda.Event())
+        elif library == "torch":
+            import torch
+
+            self._events = (torch.cuda.Event(enable_timing=True),
+                            torch.cuda.Event(enable_timing=True))
+        else:
+            raise ValueError(f"no CUDA events for {library!r}")
+
+    def start(self) -> None:
+        if self.sync:
+            self.sync()
+        self._events[0].record()
+
+    def stop(self) -> float:
+        begin, end = self._events
+        end.record()
+        end.synchronize()
+        if self.library == "cupy":
+            import cupy
+
+            return cupy.cuda.get_elapsed_time(begin, end) / 1e3
+        return begin.elapsed_time(end) / 1e3
+
+
+def interleaved_times(
+    cases: dict[str, Callable[[], Any]],
+    repeats: int,
+    number: int = 1,
+    warmup: int = 1,
+    clocks: dict[str, Clock] | None = None,
+) -> dict[str, list[float]]:
+    """Mean seconds per call of each case, ``repeats`` samples of ``number`` calls each.
+
+    Cases are timed in turn (A, B, C, A, B, C, ...) after ``warmup`` untimed rounds of
+    ``number`` calls, so a load that comes and goes on a shared machine weighs on every case
+    alike; take medians of the samples. ``clocks`` gives a case its own clock (CUDA events,
+    a synchronising wall clock); the default is the plain wall clock.
+    """
+    clocks = clocks or {}
+    for _ in range(warmup):
+        for fn in cases.values():
+            for _ in range(number):
+                fn()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            clock = clocks.get(name) or Clock()
+            clock.start()
+            for _ in range(number):
+                fn()
+            times[name].append(clock.stop() / number)
+    return times
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:

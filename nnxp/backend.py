@@ -9,9 +9,11 @@ one-line reason.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +44,123 @@ def array_namespace(*arrays: Any) -> Any:
     """
     kind = type(arrays[0]) if arrays else None
     xp = _NAMESPACE_BY_TYPE.get(kind)
-    if xp is not None and all(type(a) is kind for a in arrays):
+    if xp is not None and (len(arrays) == 1 or all(type(a) is kind for a in arrays)):
         return xp
     xp = array_api_compat.array_namespace(*arrays)
     if arrays and all(type(a) is kind for a in arrays) and hasattr(arrays[0], "shape"):
         _NAMESPACE_BY_TYPE[kind] = xp
     return xp
+
+
+FUSED_MODES: tuple[str, ...] = ("auto", "numba", "off")
+"""auto: NumPy's and CuPy's own kernels; numba: Numba loops for NumPy; off: references only."""
+
+
+def _mode_from_env() -> str:
+    """NNXP_FUSED's mode (also 1/on for auto, 0 for off); auto when unset or unknown."""
+    value = os.environ.get("NNXP_FUSED", "auto").strip().lower()
+    value = {"1": "auto", "on": "auto", "0": "off"}.get(value, value)
+    return value if value in FUSED_MODES else "auto"
+
+
+_fused_mode = _mode_from_env()
+_KERNELS: dict[tuple[str, type], dict[str, Callable[..., Any]]] = {}
+_DISPATCH_CACHES: list[dict[type, Callable[..., Any] | None]] = []
+
+
+def fusable(reference: Callable[..., Any]) -> Callable[..., Any]:
+    """Let the backend run ``reference`` as a fused kernel where its library has one.
+
+    ``reference`` is the Array API definition and takes arrays first. The decorated function
+    looks up a kernel of the same name for the type of its first argument (NumPy arrays:
+    :mod:`nnxp.fused.numpy_kernels`, or the Numba loops of :mod:`nnxp.fused.numba_kernels` in
+    mode "numba"; CuPy arrays: :mod:`nnxp.fused.cupy_kernels`; other libraries have none) and
+    returns the kernel's result unless the kernel returns NotImplemented (a dtype or layout
+    it does not handle). Tests hold every kernel to ``fn.reference``. ``use_fused`` or the
+    ``NNXP_FUSED`` variable (auto, numba, off) picks the mode. Only this module chooses
+    kernels: callers see one backend-neutral function.
+    """
+    name = reference.__name__
+    by_type: dict[type, Callable[..., Any] | None] = {}
+    _DISPATCH_CACHES.append(by_type)
+
+    @functools.wraps(reference)
+    def dispatch(*args: Any) -> Any:
+        kind = type(args[0])
+        try:
+            kernel = by_type[kind]
+        except KeyError:
+            kernel = by_type[kind] = _kernels_for(kind).get(name)
+        if kernel is not None:
+            out = kernel(*args)
+            if out is not NotImplemented:
+                return out
+        return reference(*args)
+
+    dispatch.reference = reference  # type: ignore[attr-defined]
+    return dispatch
+
+
+def _kernels_for(kind: type) -> dict[str, Callable[..., Any]]:
+    """The fused kernels for arrays of type ``kind`` in the current mode (maybe none)."""
+    key = (_fused_mode, kind)
+    kernels = _KERNELS.get(key)
+    if kernels is not None:
+        return kernels
+    kernels = {}
+    module = getattr(kind, "__module__", "") or ""
+    try:
+        if _fused_mode == "off":
+            pass
+        elif kind is np.ndarray:
+            from nnxp.fused import numpy_kernels
+
+            kernels = numpy_kernels.kernels()
+            if _fused_mode == "numba":
+                from nnxp.fused import numba_kernels
+
+                kernels = {**kernels, **numba_kernels.kernels()}
+        elif module.split(".")[0] == "cupy":
+            from nnxp.fused import cupy_kernels
+
+            kernels = cupy_kernels.kernels()
+    except ImportError:
+        kernels = {}
+    _KERNELS[key] = kernels
+    return kernels
+
+
+def fused_kernel(name: str, x: Any) -> Callable[..., Any] | None:
+    """The kernel a fusable function called ``name`` would try first for x's library."""
+    return _kernels_for(type(x)).get(name)
+
+
+def fused_mode() -> str:
+    """The current mode of the fused kernels: one of FUSED_MODES."""
+    return _fused_mode
+
+
+@contextlib.contextmanager
+def use_fused(mode: str | bool = "auto") -> Iterator[None]:
+    """Run a ``with`` block with the fused kernels in ``mode`` (True: "auto", False: "off")."""
+    saved = _fused_mode
+    set_fused_mode(mode)
+    try:
+        yield
+    finally:
+        set_fused_mode(saved)
+
+
+def set_fused_mode(mode: str | bool) -> None:
+    """Set the mode of the fused kernels for the process (True: "auto", False: "off")."""
+    global _fused_mode
+    if isinstance(mode, bool):
+        mode = "auto" if mode else "off"
+    if mode not in FUSED_MODES:
+        raise ValueError(f"unknown fused-kernel mode {mode!r}: use one of {', '.join(FUSED_MODES)}")
+    _fused_mode = mode
+    for cache in _DISPATCH_CACHES:
+        cache.clear()
 
 
 def device(x: Any) -> Any:
@@ -94,6 +207,10 @@ class Backend:
         Integer arrays (labels) keep their dtype. Arrays already here in the right dtype are
         returned as they are, so this is cheap enough for every call of a net's predict.
         """
+        if type(x) is self._array_type:
+            want = self._float_dtypes.get(dtype or self.dtype)
+            if want is not None and (x.dtype == want or not self._is_float(x.dtype)):
+                return x
         if self.name != "numpy" and isinstance(x, np.ndarray):
             x = self.asarray(x)
         elif not hasattr(x, "dtype"):
@@ -102,6 +219,27 @@ class Backend:
         if x.dtype != want and self.xp.isdtype(x.dtype, "real floating"):
             x = self.xp.astype(x, want)
         return x
+
+    @functools.cached_property
+    def _float_dtypes(self) -> dict[str, Any]:
+        """The namespace's float dtypes by name (adopt's fast path compares with them)."""
+        return {name: getattr(self.xp, name) for name in DTYPES}
+
+    def _is_float(self, dtype: Any) -> bool:
+        """Whether dtype is a real floating dtype (asked once per dtype: isdtype is slow)."""
+        known = self._float_kinds.get(dtype)
+        if known is None:
+            known = self._float_kinds[dtype] = bool(self.xp.isdtype(dtype, "real floating"))
+        return known
+
+    @functools.cached_property
+    def _float_kinds(self) -> dict[Any, bool]:
+        return {}
+
+    @functools.cached_property
+    def _array_type(self) -> type:
+        """The type of this backend's arrays (adopt's fast path: arrays already here)."""
+        return type(self.xp.zeros((0,), dtype=self.float_dtype(), device=self.device))
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """Copy an array of this backend (or any supported library) to a NumPy array."""

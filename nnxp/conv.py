@@ -121,13 +121,23 @@ class Convolution:
 
     def backward(self, dout: Any) -> Any:
         """dx by col2im; dW and db as attributes, in W's and b's shapes."""
+        _, _, FH, FW = self.W.shape
+        dcol = self._param_grads(dout) @ self.col_W.T
+        return col2im(dcol, self.x_shape, FH, FW, self.stride, self.pad)
+
+    def backward_params(self, dout: Any) -> None:
+        """dW and db alone: all a net's first layer needs (no one asks for the data's
+        gradient), which saves the col2im of dx."""
+        self._param_grads(dout)
+
+    def _param_grads(self, dout: Any) -> Any:
+        """Set dW and db; return dout as the (N * OH * OW, FN) rows the products use."""
         xp = array_namespace(dout)
         FN, C, FH, FW = self.W.shape
         self.db = xp.sum(dout, axis=(0, 2, 3))
         dout = xp.reshape(xp.permute_dims(dout, (0, 2, 3, 1)), (-1, FN))
         self.dW = xp.reshape(dout.T @ self.col, (FN, C, FH, FW))
-        dcol = dout @ self.col_W.T
-        return col2im(dcol, self.x_shape, FH, FW, self.stride, self.pad)
+        return dout
 
 
 class Pooling:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnxp.backend import array_namespace, device
+from nnxp.backend import array_namespace, device, fusable
 
 CROSS_ENTROPY_DELTA = 1e-7
 """The book's guard against log(0) in cross_entropy_error."""
@@ -86,7 +86,6 @@ def cross_entropy_error(y: Any, t: Any) -> Any:
     return -xp.sum(xp.log(picked + CROSS_ENTROPY_DELTA)) / batch_size
 
 
-
 def softmax_cross_entropy(x: Any, t: Any) -> Any:
     """cross_entropy_error(softmax(x), t) computed exactly from the scores x, via log-softmax.
 
@@ -96,6 +95,7 @@ def softmax_cross_entropy(x: Any, t: Any) -> Any:
     return softmax_and_cross_entropy(x, t)[1]
 
 
+@fusable
 def softmax_and_cross_entropy(x: Any, t: Any) -> tuple[Any, Any]:
     """(softmax(x), softmax_cross_entropy(x, t)) from one exponential of the scores."""
     xp = array_namespace(x, t)
@@ -115,3 +115,19 @@ def softmax_and_cross_entropy(x: Any, t: Any) -> tuple[Any, Any]:
         return y, -xp.sum(t * (shifted - xp.log(total))) / batch_size
     picked = xp.take_along_axis(shifted, xp.astype(t, xp.int64)[:, None], axis=1)
     return y, (xp.sum(xp.log(total)) - xp.sum(picked)) / batch_size
+
+
+@fusable
+def softmax_cross_entropy_grad(y: Any, t: Any) -> Any:
+    """The gradient of softmax_cross_entropy with respect to the scores: (y - t) / N.
+
+    y = softmax(scores), one sample (1-D, N = 1) or a batch; t one-hot like y, or integer
+    class labels (one fewer axis), which are expanded to one-hot rows here.
+    """
+    xp = array_namespace(y)
+    batch_size = 1 if y.ndim == 1 else y.shape[0]
+    if t.ndim != y.ndim:
+        t = one_hot(t, y.shape[-1], y.dtype)
+    elif t.dtype != y.dtype:
+        t = xp.astype(t, y.dtype)
+    return (y - t) / batch_size

@@ -193,8 +193,13 @@ class Network:
         """Gradients of loss(x, t) for every parameter, by backpropagation (training mode)."""
         self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             dout = layer.backward(dout)
+        first = self.layers[0]  # its input is the data, which needs no gradient
+        if hasattr(first, "backward_params"):
+            first.backward_params(dout)
+        else:
+            first.backward(dout)
         grads = self.params.grads_of()
         if self.weight_decay_lambda:
             for key in grads:

@@ -1,10 +1,10 @@
 """Optimizers with the book's ``update(params, grads)`` interface (chapter 6).
 
 ``params`` is a net's live mapping (or any dict of arrays): each update assigns
-``params[key] = new``, which replaces the layer's array on every backend (in-place ``-=`` on
-an array is not portable). State (v, h, m) is kept per key, created on the first update with
-the parameter's namespace, dtype and device; hyperparameters are Python floats, so a float32
-net stays float32.
+``params[key] = new``, which replaces the layer's array on every backend; SGD's ``new`` is,
+after its first update, the array it made before, updated in place where the library allows.
+State (v, h, m) is kept per key, created on the first update with the parameter's namespace,
+dtype and device; hyperparameters are Python floats, so a float32 net stays float32.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from nnxp.backend import array_namespace, device
 from nnxp.errors import NnxpError
+from nnxp.ops import subtract_scaled
 
 
 def _positive(name: str, value: float) -> float:
@@ -56,14 +57,26 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent: W <- W - lr * dW."""
+    """Stochastic gradient descent: W <- W - lr * dW.
+
+    The first update of a key makes a new array; later ones write into that array, which
+    this optimizer made and so owns, in place where the library allows (a NumPy, CuPy or
+    torch array; see :func:`nnxp.ops.subtract_scaled`). A parameter someone else assigned
+    since (a caller's array) is never written into: it gets a new array again.
+    """
 
     def __init__(self, lr: float = 0.01) -> None:
         super().__init__(lr)
+        self._owned: dict[str, Any] = {}
 
     def update(self, params: Any, grads: dict[str, Any]) -> None:
+        owned = self._owned
         for key in params:
-            params[key] = params[key] - self.lr * grads[key]
+            p = params[key]
+            if owned.get(key) is p:
+                params[key] = owned[key] = subtract_scaled(p, grads[key], self.lr)
+            else:
+                params[key] = owned[key] = p - self.lr * grads[key]
 
 
 class Momentum(Optimizer):

@@ -199,6 +199,24 @@ class Trainer:
         self.optimizer.update(net.params, grads)
         return loss
 
+    def step(self, batch_indices: Any) -> list[float]:
+        """One iteration of the training loop, everything the loop does per step.
+
+        Gathers the batch on the device by ``batch_indices``, updates the net, keeps the loss
+        on the device, and every FLUSH_EVERY steps brings the pending losses to the host and
+        returns them (else an empty list). Benchmarks time exactly this method.
+        """
+        xp = self.backend.xp
+        loss = self.train_step(
+            xp.take(self.x_train, batch_indices, axis=0),
+            xp.take(self.t_train, batch_indices, axis=0),
+        )
+        self._pending.append(loss)
+        self.current_iter += 1
+        if len(self._pending) >= FLUSH_EVERY:
+            return self._flush(self.current_epoch + 1)
+        return []
+
     def _flush(self, epoch: int) -> list[float]:
         """Bring the pending step losses to the host; stop if one is NaN or infinite."""
         if not self._pending:
@@ -242,7 +260,7 @@ class Trainer:
             return self._train()
 
     def _train(self) -> dict[str, Any]:
-        be, xp, bs = self.backend, self.backend.xp, self.batch_size
+        be, bs = self.backend, self.batch_size
         n_eval = self.evaluate_sample_num_per_epoch
         start = time.perf_counter()
         while self.current_iter < self.max_iter:
@@ -254,14 +272,8 @@ class Trainer:
             losses: list[float] = []
             try:
                 for i in range(steps):
-                    batch = indices[i * bs : (i + 1) * bs]
-                    loss = self.train_step(
-                        xp.take(self.x_train, batch, axis=0), xp.take(self.t_train, batch, axis=0)
-                    )
-                    self._pending.append(loss)
-                    self.current_iter += 1
-                    if len(self._pending) >= FLUSH_EVERY:
-                        flushed = self._flush(epoch)
+                    flushed = self.step(indices[i * bs : (i + 1) * bs])
+                    if flushed:
                         losses += flushed
                         if bar is not None:
                             bar.set_postfix(loss=f"{np.mean(flushed):.4f}", refresh=False)

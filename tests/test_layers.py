@@ -119,3 +119,42 @@ def test_layer_backward_matches_numerical_gradient(backend, shape, seed):
     expected = numerical_gradient(lambda s: SoftmaxWithLoss().forward(s, labels), scores)
     # backward's (y - t) / N ignores the loss's delta of 1e-7: relative error about 1e-7 / y
     assert_close(dscores, backend.to_numpy(expected), backend, rtol=1e-5, atol=1e-7)
+
+
+def test_backward_params_gives_backwards_parameter_gradients(backend):
+    rng = np.random.default_rng(5)
+    W, b = backend.asarray(rng.standard_normal((6, 4))), backend.asarray(rng.standard_normal(4))
+    x, dout = backend.asarray(rng.standard_normal((3, 2, 3))), backend.asarray(rng.standard_normal((3, 4)))
+    full, params_only = Affine(W, b), Affine(W, b)
+    full.forward(x)
+    params_only.forward(x)
+    full.backward(dout)
+    assert params_only.backward_params(dout) is None
+    assert_close(params_only.dW, backend.to_numpy(full.dW), backend, rtol=0)
+    assert_close(params_only.db, backend.to_numpy(full.db), backend, rtol=0)
+
+
+def test_net_gradient_skips_the_datas_gradient(backend, monkeypatch):
+    from nnxp.convnets import SimpleConvNet
+    from nnxp.nets import MultiLayerNet
+
+    rng = np.random.default_rng(6)
+    nets = [
+        (MultiLayerNet(5, [4, 3], 2, backend=backend, dtype="float64", seed=0),
+         rng.standard_normal((3, 5))),
+        (SimpleConvNet(input_dim=(1, 6, 6), conv_param={"filter_num": 2, "filter_size": 3,
+                                                        "pad": 0, "stride": 1},
+                       hidden_size=4, output_size=2, backend=backend, dtype="float64", seed=0),
+         rng.standard_normal((3, 1, 6, 6))),
+    ]
+    for net, x in nets:
+        t = rng.integers(0, 2, 3)
+        expected = {k: backend.to_numpy(v) for k, v in net.gradient(x, t).items()}
+
+        def refuse(dout):
+            raise AssertionError("the first layer's input gradient was computed")
+
+        monkeypatch.setattr(net.layers[0], "backward", refuse)
+        got = net.gradient(x, t)
+        for key, value in expected.items():
+            assert_close(got[key], value, backend, rtol=0)

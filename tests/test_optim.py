@@ -217,3 +217,34 @@ def test_optimizer_comparison_png(tmp_path) -> None:
     assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.endswith("o.png")
     assert len(smooth_curve(curve)) == 40
     np.testing.assert_allclose(smooth_curve(np.ones(30)), np.ones(30))
+
+
+def test_sgd_never_writes_into_a_callers_array(backend) -> None:
+    host, grads = _problem(3, steps=3)
+    mine = {k: backend.asarray(v.copy(), dtype="float64") for k, v in host.items()}
+    params = dict(mine)
+    opt = get_optimizer("sgd", lr=0.1)
+    for step in grads:
+        opt.update(params, {k: backend.asarray(v, dtype="float64") for k, v in step.items()})
+    for key, value in host.items():
+        assert_close(mine[key], value, backend, rtol=0)
+        assert params[key] is not mine[key]
+
+
+def test_sgd_updates_its_own_array_in_place_after_the_first_step(backend) -> None:
+    host, grads = _problem(4, steps=4)
+    params = {k: backend.asarray(v.copy(), dtype="float64") for k, v in host.items()}
+    opt, book = get_optimizer("sgd", lr=0.1), BookSGD(lr=0.1)
+    seen = []
+    for step in grads:
+        opt.update(params, {k: backend.asarray(v, dtype="float64") for k, v in step.items()})
+        book.update(host, step)
+        seen.append(params["W1"])
+    assert seen[1] is seen[2] is seen[3], "later updates reuse the array the first one made"
+    for key in host:
+        assert_close(params[key], host[key], backend, rtol=1e-12, atol=1e-14)
+    replaced = backend.asarray(np.ones((3, 4)), dtype="float64")
+    params["W1"] = replaced
+    opt.update(params, {k: backend.asarray(v, dtype="float64") for k, v in grads[0].items()})
+    assert params["W1"] is not replaced
+    assert_close(replaced, np.ones((3, 4)), backend, rtol=0)

@@ -1,0 +1,85 @@
+"""NumPy kernels: the fusable functions written with what NumPy offers beyond the Array API.
+
+The default for NumPy arrays: no compilation and nothing more to import. On the book's
+small arrays a NumPy call costs a few microseconds whatever its size, so these make fewer
+calls than the references (ufunc reductions instead of np.sum's Python wrapper, the labels'
+entries picked by indexing instead of a one-hot product, results computed into the arrays
+just made); on large ones they avoid np.where, which is ten times slower than a product on
+an unpredictable mask. Each returns its reference's values, or NotImplemented for inputs it
+does not handle. The Numba loops of :mod:`nnxp.fused.numba_kernels` go further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def relu_and_mask(x: Any) -> Any:
+    """(max(x, 0), x <= 0): two passes, no np.where (NaN stays NaN; -0.0 stays -0.0)."""
+    if type(x) is not np.ndarray or x.dtype not in _FLOATS:
+        return NotImplemented
+    return np.maximum(x, 0.0), x <= 0
+
+
+def zero_where(mask: Any, x: Any) -> Any:
+    """where(mask, 0, x) as x * ~mask when x is finite (0 * inf is NaN, not 0)."""
+    if (
+        type(x) is not np.ndarray or type(mask) is not np.ndarray or x.dtype not in _FLOATS
+        or mask.dtype != np.bool_ or mask.shape != x.shape
+    ):
+        return NotImplemented
+    if not np.isfinite(x).all():
+        return NotImplemented
+    return np.multiply(x, ~mask)
+
+
+def batch_sum(x: Any) -> Any:
+    """The sum over axis 0 by the ufunc itself (np.sum's wrapper costs more than the work)."""
+    if type(x) is not np.ndarray or x.dtype not in _FLOATS or x.ndim == 0:
+        return NotImplemented
+    return np.add.reduce(x, axis=0)
+
+
+def softmax_and_cross_entropy(x: Any, t: Any) -> Any:
+    """(softmax(x), mean cross-entropy) for a batch of scores and integer labels."""
+    if (
+        type(x) is not np.ndarray or type(t) is not np.ndarray or x.ndim != 2 or t.ndim != 1
+        or x.dtype not in _FLOATS or t.dtype.kind not in "iu"
+    ):
+        return NotImplemented
+    n = x.shape[0]
+    shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
+    y = np.exp(shifted)
+    total = np.add.reduce(y, axis=1, keepdims=True)
+    y /= total
+    picked = shifted[np.arange(n), t]
+    return y, (np.add.reduce(np.log(total), axis=None) - np.add.reduce(picked)) / n
+
+
+def softmax_cross_entropy_grad(y: Any, t: Any) -> Any:
+    """(y - one_hot(t)) / N for a batch of probabilities and integer labels, the one-hot rows
+    compared in place of built (a label out of range subtracts nothing, as in the reference)."""
+    if (
+        type(y) is not np.ndarray or type(t) is not np.ndarray or y.ndim != 2 or t.ndim != 1
+        or y.dtype not in _FLOATS or t.dtype.kind not in "iu"
+    ):
+        return NotImplemented
+    dx = y - (t[:, None] == np.arange(y.shape[1]))
+    dx /= y.shape[0]
+    return dx
+
+
+def kernels() -> dict[str, Callable[..., Any]]:
+    """The kernels by the name of the reference function each replaces."""
+    return {
+        "relu_and_mask": relu_and_mask,
+        "zero_where": zero_where,
+        "batch_sum": batch_sum,
+        "softmax_and_cross_entropy": softmax_and_cross_entropy,
+        "softmax_cross_entropy_grad": softmax_cross_entropy_grad,
+    }

@@ -1,0 +1,44 @@
+"""Array operations the layers and the optimizers share, written once for the Array API.
+
+Each function here is the reference definition of what it computes. Decorated with
+:func:`nnxp.backend.fusable`, it may instead run a fused kernel that the backend picks for
+its input's library (Numba loops for NumPy, CUDA kernels for CuPy), which tests hold to the
+reference; callers never know which ran.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnxp.backend import array_namespace, fusable
+
+
+@fusable
+def relu_and_mask(x: Any) -> tuple[Any, Any]:
+    """(max(x, 0), x <= 0): ReLU's output and the mask its backward needs, from one input."""
+    xp = array_namespace(x)
+    mask = x <= 0
+    return xp.where(mask, 0.0, x), mask
+
+
+@fusable
+def zero_where(mask: Any, x: Any) -> Any:
+    """A new array: x with zeros where mask is True (ReLU's backward)."""
+    return array_namespace(x).where(mask, 0.0, x)
+
+
+@fusable
+def batch_sum(x: Any) -> Any:
+    """The sum over axis 0, the batch (a bias gradient)."""
+    return array_namespace(x).sum(x, axis=0)
+
+
+@fusable
+def subtract_scaled(p: Any, g: Any, lr: float) -> Any:
+    """``p - lr * g`` computed into p where the library allows (in-place ``-=``); returns it.
+
+    The caller must own p (no one else may hold the array): a NumPy, CuPy or torch p is
+    changed in place, saving a new array per update; an immutable library (JAX) rebinds.
+    """
+    p -= lr * g
+    return p
