@@ -11,7 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def default_data_dir() -> str:
+    """Where MNIST's files are looked for by default: NNXP_DATA_DIR, else ../shared/data/mnist
+    next to the repository."""
+    return os.environ.get("NNXP_DATA_DIR") or str(ROOT.parent / "shared" / "data" / "mnist")
 
 
 def cpu_model() -> str:
@@ -33,15 +40,38 @@ def load_average() -> list[float] | None:
         return None
 
 
-def machine(gpu: str | None = None) -> dict[str, Any]:
-    """The machine a result was measured on, with its load when it was asked."""
+def usable_cpus() -> int | None:
+    """The CPUs this process may run on (its affinity mask), or None where it cannot say."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return None
+
+
+def blas_pools() -> list[dict[str, Any]] | str:
+    """The BLAS/OpenMP thread pools loaded now (threadpoolctl), or why they are unknown."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    return [
+        {k: pool.get(k) for k in ("internal_api", "num_threads", "version")}
+        for pool in threadpool_info()
+    ]
+
+
+def machine(gpu: str | None = None, libraries: tuple[str, ...] = ("numpy",)) -> dict[str, Any]:
+    """The machine a result was measured on: CPU, thread pools, ``libraries``' versions and
+    its load when it was asked."""
     return {
         "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable_cpus(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "gpu": gpu,
         "load_average": load_average(),
+        "blas": blas_pools(),
+        "versions": library_versions(*libraries),
     }
 
 
@@ -61,23 +91,21 @@ def library_versions(*names: str) -> dict[str, str | None]:
 _THREAD_LIMITS: list[Any] = []
 
 
-def limit_threads(threads: int) -> dict[str, Any]:
+def limit_threads(threads: int, user_api: str | None = None) -> dict[str, Any]:
     """Run BLAS/OpenMP pools (threadpoolctl) and torch on ``threads`` threads; say what was set.
 
-    Benchmarks compare libraries at one explicit thread count: on a shared 2-core machine a
-    second BLAS thread waiting on a busy core made small matrix products swing tenfold.
+    ``user_api`` ("blas" or "openmp") limits only those pools; None limits both. Benchmarks
+    compare libraries at one explicit thread count: on a shared 2-core machine a second BLAS
+    thread waiting on a busy core made small matrix products swing tenfold.
     """
     info: dict[str, Any] = {"requested": threads, "blas": None, "torch": None}
     try:
-        from threadpoolctl import threadpool_info, threadpool_limits
+        from threadpoolctl import threadpool_limits
     except ImportError:
         info["blas"] = "threadpoolctl not installed: BLAS threads not limited"
     else:
-        _THREAD_LIMITS.append(threadpool_limits(limits=threads))
-        info["blas"] = [
-            {k: pool.get(k) for k in ("internal_api", "num_threads", "version")}
-            for pool in threadpool_info()
-        ]
+        _THREAD_LIMITS.append(threadpool_limits(limits=threads, user_api=user_api))
+        info["blas"] = blas_pools()
     try:
         import torch
     except ImportError:
@@ -88,11 +116,19 @@ def limit_threads(threads: int) -> dict[str, Any]:
     return info
 
 
-def median_time(fn: Callable[[], Any], repeats: int, number: int,
-                sync: Callable[[], None] | None = None) -> float:
-    """Median over ``repeats`` of the mean seconds of ``number`` calls of fn."""
+def median_time(
+    fn: Callable[[], Any],
+    repeats: int,
+    number: int = 1,
+    setup: Callable[[], None] | None = None,
+    sync: Callable[[], None] | None = None,
+) -> tuple[float, list[float]]:
+    """Median and all ``repeats`` samples of the mean seconds of ``number`` calls of fn;
+    ``setup`` runs untimed before each sample, ``sync`` on both sides of its timing."""
     samples = []
     for _ in range(repeats):
+        if setup:
+            setup()
         if sync:
             sync()
         start = time.perf_counter()
@@ -101,7 +137,7 @@ def median_time(fn: Callable[[], Any], repeats: int, number: int,
         if sync:
             sync()
         samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+    return statistics.median(samples), samples
 
 
 class Clock:
@@ -163,13 +199,15 @@ def interleaved_times(
     number: int = 1,
     warmup: int = 1,
     clocks: dict[str, Clock] | None = None,
+    results: dict[str, Any] | None = None,
 ) -> dict[str, list[float]]:
     """Mean seconds per call of each case, ``repeats`` samples of ``number`` calls each.
 
     Cases are timed in turn (A, B, C, A, B, C, ...) after ``warmup`` untimed rounds of
     ``number`` calls, so a load that comes and goes on a shared machine weighs on every case
     alike; take medians of the samples. ``clocks`` gives a case its own clock (CUDA events,
-    a synchronising wall clock); the default is the plain wall clock.
+    a synchronising wall clock); the default is the plain wall clock. ``results``, when
+    given, receives each case's last return value.
     """
     clocks = clocks or {}
     for _ in range(warmup):
@@ -180,10 +218,13 @@ def interleaved_times(
     for _ in range(repeats):
         for name, fn in cases.items():
             clock = clocks.get(name) or Clock()
+            value = None
             clock.start()
             for _ in range(number):
-                fn()
+                value = fn()
             times[name].append(clock.stop() / number)
+            if results is not None:
+                results[name] = value
     return times
 
 
@@ -202,9 +243,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def write_json(name: str, payload: dict[str, Any]) -> Path:
-    """Write benchmarks/results/NAME.json and return its path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_json(name: str, payload: dict[str, Any], out: str | Path | None = None) -> Path:
+    """Write benchmarks/results/NAME.json (``out`` instead when given) and return its path."""
+    path = Path(out) if out is not None else RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     return path

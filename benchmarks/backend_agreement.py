@@ -10,31 +10,23 @@ machine. (Times per iteration are what ``nnxp train`` prints at the end of a run
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from nnxp.backend import available_backends, to_numpy
-from nnxp.datasets import load_dataset
-from nnxp.nets import TwoLayerNet
-from nnxp.train import Trainer
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-RESULTS = Path(__file__).parent / "results"
+from _common import machine, write_json  # noqa: E402
+
+from nnxp.backend import available_backends, to_numpy  # noqa: E402
+from nnxp.datasets import load_dataset  # noqa: E402
+from nnxp.nets import TwoLayerNet  # noqa: E402
+from nnxp.train import Trainer  # noqa: E402
+
 BACKENDS = ("numpy", "torch", "array_api_strict")
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (or the platform's guess)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def run(backend: str, data, steps: int, seed: int) -> dict:
@@ -70,16 +62,13 @@ def main() -> None:
     for row in rows:
         print("  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in row.items()))
-    RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "dataset": name, "dtype": "float64", "steps": args.steps, "seed": args.seed,
         "rows": rows,
         "first_losses_float64": reference["losses"][:5].tolist(),
-        "machine": {"cpu": cpu_model(), "logical_cpus": os.cpu_count(),
-                    "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(libraries=BACKENDS),
     }
-    path = RESULTS / "backend_agreement.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    path = write_json("backend_agreement", payload)
     print(f"wrote {path}")
 
 

@@ -14,12 +14,8 @@ library versions).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,86 +23,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import RESULTS, interleaved_times, limit_threads, machine, write_json  # noqa: E402
 
 from nnxp.backend import get_backend  # noqa: E402
 from nnxp.conv import Convolution  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results" / "conv.json"
 N, C, H, W = 100, 1, 28, 28
 FN, FH, FW = 30, 5, 5
-
-
-def machine() -> dict[str, object]:
-    """CPU model, thread counts and library versions of this machine."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info: dict[str, object] = {
-        "cpu": model,
-        "threads": os.cpu_count(),
-        "threads_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-        else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "load_average_1m_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-    }
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = [
-            {k: pool.get(k) for k in ("internal_api", "num_threads", "version")}
-            for pool in threadpool_info()
-        ]
-    except ImportError:
-        pass
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    except ImportError:
-        pass
-    return info
-
-
-def limit_threads(threads: int) -> bool:
-    """Run BLAS (through threadpoolctl) and torch on ``threads`` threads; False if BLAS can't be."""
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-    except ImportError:
-        pass
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return False
-    threadpool_limits(limits=threads)
-    return True
-
-
-def interleaved_times(
-    cases: dict[str, Callable[[], object]], repeat: int, warmup: int
-) -> dict[str, list[float]]:
-    """Wall times of ``repeat`` calls of each case, taken in turn (case A, B, C, A, B, ...)
-    after ``warmup`` untimed rounds, so a load that comes and goes on a shared machine
-    weighs on every case alike."""
-    for _ in range(warmup):
-        for fn in cases.values():
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeat):
-        for name, fn in cases.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def loop_conv_forward_backward(x, Wt, b, dout):
@@ -140,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="images the loop convolution is timed on (then scaled to 100)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
-    parser.add_argument("--out", default=str(RESULTS), help="JSON file to write")
+    parser.add_argument("--out", default=str(RESULTS / "conv.json"), help="JSON file to write")
     args = parser.parse_args(argv)
-    limited = limit_threads(args.threads)
-    host = machine()
+    limits = limit_threads(args.threads)
+    host = {**machine(libraries=("numpy", "torch")), "torch_threads": limits["torch"]}
 
     rng = np.random.default_rng(0)
     x = rng.random((N, C, H, W)).astype(args.dtype)
@@ -188,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             return xg.grad
 
         cases["torch conv2d + autograd (CPU)"] = torch_run
-    for name, times in interleaved_times(cases, args.repeat, args.warmup).items():
+    for name, times in interleaved_times(cases, args.repeat, warmup=args.warmup).items():
         seconds[name] = {"median": statistics.median(times), "all": times}
 
     k = args.loop_images
     loop_args = (x[:k], Wt, b, dout[:k])
-    loop = interleaved_times({"loop": lambda: loop_conv_forward_backward(*loop_args)}, 3, 1)
+    loop = interleaved_times({"loop": lambda: loop_conv_forward_backward(*loop_args)}, 3)
     times = [t * N / k for t in loop["loop"]]
     seconds["plain loop (numpy)"] = {
         "median": statistics.median(times), "all": times, "measured_images": k, "scaled_by": N / k,
@@ -208,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "warmup": args.warmup,
         "threads": args.threads,
-        "blas_threads_limited": limited,
+        "blas_threads_limited": not isinstance(limits["blas"], str),
         "machine": host,
         "seconds": seconds,
         "ratio_to_nnxp_numpy": ratios,
@@ -216,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'case':<34} {'median ms':>10} {'x nnxp(numpy)':>14}")
     for name, entry in seconds.items():
         print(f"{name:<34} {1e3 * entry['median']:>10.2f} {ratios[name]:>14.2f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print(f"wrote {write_json('conv', result, out=args.out)}")
     return 0
 
 

@@ -10,48 +10,22 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _common import default_data_dir, machine, median_time, write_json  # noqa: E402
 
 from nnxp.datasets import load_mnist  # noqa: E402
 from nnxp.datasets.mnist import MNIST_FILES  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results" / "mnist_load.json"
-
-
-def machine() -> dict[str, object]:
-    """CPU model, thread counts and library versions of this machine."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "threads": os.cpu_count(),
-        "threads_usable": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
 
 
 def book_parse(folder: Path) -> tuple:
@@ -67,18 +41,6 @@ def book_parse(folder: Path) -> tuple:
     return (x_train, arrays["t_train"]), (x_test, arrays["t_test"])
 
 
-def median_time(fn: Callable[[], object], repeat: int, setup: Callable[[], None] | None = None):
-    """Median and all wall times of ``repeat`` calls (``setup`` untimed before each)."""
-    times = []
-    for _ in range(repeat):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times
-
-
 def fresh_process_load(folder: Path) -> None:
     """A new Python process importing nnxp and loading MNIST (a second run of a script)."""
     code = f"import nnxp; nnxp.load_mnist(data_dir={str(folder)!r})"
@@ -87,9 +49,9 @@ def fresh_process_load(folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    default = os.environ.get("NNXP_DATA_DIR") or str(ROOT / ".." / "shared" / "data" / "mnist")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=default, help="folder holding the 4 MNIST files")
+    parser.add_argument("--data-dir", default=default_data_dir(),
+                        help="folder holding the 4 MNIST files")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each case")
     args = parser.parse_args(argv)
     folder = Path(args.data_dir).resolve()
@@ -131,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, (median, _) in cases.items():
         print(f"{name:<48} {median:>9.3f} {first / median:>8.1f}x")
     info = machine()
-    print(f"machine: {info['cpu']}, {info['threads']} threads, numpy {info['numpy']}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {info['cpu']}, {info['logical_cpus']} threads, "
+          f"numpy {info['versions']['numpy']}")
     report = {
         "benchmark": "mnist_load",
         "machine": info,
@@ -141,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {name: {"median": m, "all": t} for name, (m, t) in cases.items()},
         "speedup_cached_vs_first": first / cases["nnxp cached load, normalize=True (float32)"][0],
     }
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    path = write_json("mnist_load", report)
+    print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

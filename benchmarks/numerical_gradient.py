@@ -19,22 +19,25 @@ found (--data-dir, NNXP_DATA_DIR, or ../shared/data/mnist), else random MNIST-li
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _common import interleaved_times, limit_threads, machine, write_json  # noqa: E402
+
+from nnxp.datasets import load_mnist  # noqa: E402
+from nnxp.datasets.mnist import MNIST_FILES  # noqa: E402
 from nnxp.gradcheck import random_mnist_like  # noqa: E402
 from nnxp.gradient import central_difference  # noqa: E402
 from nnxp.nets import TwoLayerNet  # noqa: E402
@@ -80,82 +83,26 @@ def book_numerical_gradient(f, x, indices):
     return grad
 
 
-# Data and machine.
+# Data.
 
 def load_batch(data_dir: Path | None, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """A random batch of the first 10,000 MNIST training images (pixels / 255, float64) from
+    the first folder holding MNIST's files, else random MNIST-like data; and which it is."""
     candidates = [data_dir] if data_dir else []
     if os.environ.get("NNXP_DATA_DIR"):
         candidates.append(Path(os.environ["NNXP_DATA_DIR"]))
     candidates.append(ROOT.parent / "shared" / "data" / "mnist")
     rng = np.random.default_rng(seed)
     for folder in candidates:
-        images = folder / "train-images-idx3-ubyte.gz"
-        labels = folder / "train-labels-idx1-ubyte.gz"
-        if not (images.is_file() and labels.is_file()):
+        if not all((folder / f"{name}.gz").is_file() for name in MNIST_FILES.values()):
             continue
         count = 10_000
-        with gzip.open(images) as f:
-            magic, n, rows, cols = np.frombuffer(f.read(16), ">u4")
-            if magic != 2051 or rows * cols != 784 or n < count:
-                continue
-            x = np.frombuffer(f.read(count * 784), np.uint8).reshape(count, 784)
-        with gzip.open(labels) as f:
-            magic, n = np.frombuffer(f.read(8), ">u4")
-            if magic != 2049 or n < count:
-                continue
-            t = np.frombuffer(f.read(count), np.uint8).astype(np.int64)
+        (x, t), _ = load_mnist(normalize=False, data_dir=folder)
         pick = rng.choice(count, batch, replace=False)
+        images = folder / f"{MNIST_FILES['x_train']}.gz"
         return x[pick] / 255.0, t[pick], f"MNIST {images} (random batch of the first 10,000)"
     x, t = random_mnist_like(batch, seed=seed)
     return x, t, "random MNIST-like data (81% zeros): no MNIST IDX files found"
-
-
-def machine() -> dict:
-    import numba
-
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
-        "numba_threading_layer": numba.config.THREADING_LAYER,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "platform": platform.platform(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = [{k: p.get(k) for k in ("internal_api", "num_threads", "version")}
-                        for p in threadpool_info()]
-    except ImportError:
-        pass
-    return info
-
-
-def interleaved(fns, repeats: int) -> list[tuple[float, list[float], object]]:
-    """(median seconds, times, last result) of each function: one warm-up call each, then
-    ``repeats`` rounds calling each in turn, so a change of load on the shared machine falls on
-    all of them alike."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    results = [None] * len(fns)
-    for _ in range(repeats):
-        for k, fn in enumerate(fns):
-            start = time.perf_counter()
-            results[k] = fn()
-            times[k].append(time.perf_counter() - start)
-    return [(statistics.median(ts), ts, r) for ts, r in zip(times, results, strict=True)]
 
 
 CHILD = """
@@ -208,18 +155,9 @@ def main() -> None:
     import numba
 
     if args.library_threads > 0:
-        try:
-            import torch
-
-            torch.set_num_threads(args.library_threads)
-        except ImportError:
-            pass
-        try:
-            from threadpoolctl import threadpool_limits
-
-            threadpool_limits(limits=args.library_threads, user_api="blas")
-        except ImportError:
-            print("threadpoolctl not installed: BLAS keeps its own thread count")
+        limits = limit_threads(args.library_threads, user_api="blas")
+        if isinstance(limits["blas"], str):
+            print(limits["blas"])
     x, t, data = load_batch(args.data_dir, args.batch, args.seed)
     net = TwoLayerNet(*SIZES, dtype="float64", seed=args.seed)
     params = {k: np.array(net.params[k]) for k in net.params}
@@ -290,19 +228,21 @@ def main() -> None:
     except Exception as exc:  # torch missing: say so, measure the rest
         print(f"torch: skipped ({type(exc).__name__}: {exc})")
     # Every path once per round, rounds repeated: load changes fall on all paths alike.
-    measured = dict(zip(paths, interleaved(list(paths.values()), args.rounds), strict=True))
-    base_sub_s, _, base_grads = measured["baseline"]
-    gen_sub_s, _, gen_grads = measured["generic"]
+    last: dict[str, Any] = {}
+    times = interleaved_times(paths, args.rounds, results=last)
+    median = {name: statistics.median(ts) for name, ts in times.items()}
+    base_sub_s, base_grads = median["baseline"], last["baseline"]
+    gen_sub_s, gen_grads = median["generic"], last["generic"]
     baseline_s = base_sub_s * total / n_subset
     generic_s = gen_sub_s * total / n_subset
-    numba_s, numba_times, numba_grads = measured["jit"]
-    numba_grads = {k: np.asarray(v) for k, v in numba_grads.items()}
+    numba_s, numba_times = median["jit"], times["jit"]
+    numba_grads = {k: np.asarray(v) for k, v in last["jit"].items()}
     vectorized = {}
     for name in ("numpy", "torch"):
-        if f"vectorized_{name}" in measured:
-            med, _, grads = measured[f"vectorized_{name}"]
-            vectorized[name] = (med, {k: np.asarray(net.backend.to_numpy(v))
-                                      for k, v in grads.items()})
+        if f"vectorized_{name}" in last:
+            vectorized[name] = (median[f"vectorized_{name}"],
+                                {k: np.asarray(net.backend.to_numpy(v))
+                                 for k, v in last[f"vectorized_{name}"].items()})
 
     # Agreement.
     def max_diff_subset(grads):
@@ -332,8 +272,8 @@ def main() -> None:
 
     # Numba threads, last: the thread pool, once started, slows torch in this process.
     counts = sorted({1, numba.config.NUMBA_NUM_THREADS})
-    threads = dict(zip(counts, interleaved([jit_on(n) for n in counts], 3 * args.rounds),
-                       strict=True))
+    by_threads = interleaved_times({str(n): jit_on(n) for n in counts}, 3 * args.rounds)
+    threads = {int(n): statistics.median(ts) for n, ts in by_threads.items()}
     os.environ.pop("NNXP_JIT_THREADS")
 
     rows = [
@@ -342,7 +282,7 @@ def main() -> None:
         *[(f"nnxp vectorized ({name})", med, "full gradient")
           for name, (med, _) in vectorized.items()],
         ("nnxp jit (default: 1 thread)", numba_s, "full gradient"),
-        *[(f"nnxp jit, {n} thread{'s' if n > 1 else ''}", threads[n][0],
+        *[(f"nnxp jit, {n} thread{'s' if n > 1 else ''}", threads[n],
            f"full gradient, {3 * args.rounds} rounds, measured last")
           for n in sorted(threads)],
     ]
@@ -366,14 +306,18 @@ def main() -> None:
           f"{estimate_min:.1f} minutes")
 
     results.update({
-        "machine": machine(),
+        "machine": {
+            **machine(libraries=("numpy", "numba", "torch")),
+            "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "numba_threading_layer": numba.config.THREADING_LAYER,
+        },
         "seconds": {
             "baseline_book_loop_scaled": baseline_s,
             "baseline_subset": base_sub_s,
             "generic_scaled": generic_s,
             "generic_subset": gen_sub_s,
             "numba_warm": numba_s,
-            "numba_warm_by_threads": {str(n): v[0] for n, v in threads.items()},
+            "numba_warm_by_threads": {str(n): v for n, v in threads.items()},
             "numba_warm_times": numba_times,
             "numba_compile_first_call": compile_s,
             "numba_cached_first_call": first_call_s,
@@ -384,8 +328,7 @@ def main() -> None:
         "chapter4_estimate": {"step_seconds": step_s, "steps": 10_000,
                               "minutes": estimate_min, "steps_timed": args.train_steps},
     })
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json("numerical_gradient", results, out=args.out)
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
 
 

@@ -53,7 +53,6 @@ from _common import (  # noqa: E402
     Clock,
     CudaEventClock,
     interleaved_times,
-    library_versions,
     limit_threads,
     load_average,
     machine,
@@ -74,6 +73,7 @@ LR = 0.1
 DEFAULT_DATA = Path("/work/shared/data/mnist")
 CHECK_STEPS = 3
 MODE_LABELS = {"auto": "", "numba": ", Numba kernels", "off": ", Array API reference"}
+VERSIONS = ("numpy", "numba", "torch", "cupy-cuda12x", "cupy-cuda13x")
 
 
 def load_data(data_dir: str | None, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         gpu_name = props["name"].decode()
     print(f"threads: BLAS {threads['blas'] if isinstance(threads['blas'], str) else args.threads}"
           f", torch {threads['torch']}; backend {be.name} {be.device}; data {data}")
-    host = machine(gpu_name)
+    host = machine(gpu_name, libraries=VERSIONS)
     results = {}
     table = []
     for label in args.nets.split(","):
@@ -433,7 +433,6 @@ def main(argv: list[str] | None = None) -> int:
         "backend": be.name, "device": str(be.device), "data": data,
         "warmup": args.warmup, "modes": args.modes,
         "threads": threads, "machine": host, "load_average_end": load_average(),
-        "versions": library_versions("numpy", "numba", "torch", "cupy-cuda12x", "cupy-cuda13x"),
         "nets": results, "full_run": full,
     })
     print(f"load average {host['load_average']} -> {load_average()}; wrote {path}")
