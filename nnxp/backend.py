@@ -258,7 +258,7 @@ class Backend:
 
     def rng(self, seed: int | None = None) -> np.random.Generator:
         """A host random generator: one seed gives the same draws on every backend."""
-        return np.random.Generator(np.random.PCG64(seed))
+        return host_rng(seed)
 
     def randn(self, shape: Sequence[int], rng: np.random.Generator, dtype: str | None = None) -> Any:
         """Standard-normal draws made on the host in float64, then cast and moved here."""
@@ -273,6 +273,11 @@ class Backend:
         """The same backend with another default dtype."""
         self.float_dtype(dtype)
         return Backend(self.name, self.xp, self.device, dtype)
+
+
+def host_rng(seed: int | Sequence[int] | None = None) -> np.random.Generator:
+    """The host generator every random draw of nnxp comes from (PCG64), whatever the backend."""
+    return np.random.Generator(np.random.PCG64(seed))
 
 
 def to_numpy(x: Any) -> np.ndarray:

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from nnxp.backend import array_namespace, backend_of, device
+from nnxp.backend import array_namespace, backend_of, device, host_rng
 from nnxp.errors import NnxpError
 from nnxp.functions import sigmoid, softmax_and_cross_entropy, softmax_cross_entropy_grad
 from nnxp.ops import batch_sum, relu_and_mask, zero_where
@@ -157,7 +155,7 @@ class Dropout:
         if not 0.0 <= dropout_ratio < 1.0:
             raise NnxpError(f"dropout_ratio must be in [0, 1), got {dropout_ratio!r}")
         self.dropout_ratio = float(dropout_ratio)
-        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.rng = host_rng(seed)
         self.keep_mask = False
         self.mask = None
 
