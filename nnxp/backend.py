@@ -256,6 +256,15 @@ class Backend:
 
             torch.cuda.synchronize(self.device)
 
+    @property
+    def device_name(self) -> str:
+        """The device as the command line takes it: cpu, cuda:0, device1."""
+        if self.name == "cupy":
+            return f"cuda:{self.device.id}"
+        if self.name == "array_api_strict":
+            return _strict_device_name(self.device)
+        return str(self.device or "cpu")
+
     def rng(self, seed: int | None = None) -> np.random.Generator:
         """A host random generator: one seed gives the same draws on every backend."""
         return host_rng(seed)
@@ -273,6 +282,11 @@ class Backend:
         """The same backend with another default dtype."""
         self.float_dtype(dtype)
         return Backend(self.name, self.xp, self.device, dtype)
+
+
+def _strict_device_name(dev: Any) -> str:
+    """array_api_strict's Device('device1') as 'device1' (it has no public name attribute)."""
+    return str(getattr(dev, "_device", dev))
 
 
 def host_rng(seed: int | Sequence[int] | None = None) -> np.random.Generator:
@@ -436,5 +450,5 @@ def devices(name: str) -> list[str]:
         return ["cpu", *extra]
     if name == "array_api_strict":
         info = backend.xp.__array_namespace_info__()
-        return [str(getattr(d, "_device", d)) for d in info.devices()]
+        return [_strict_device_name(d) for d in info.devices()]
     return ["cpu"]

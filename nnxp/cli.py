@@ -12,7 +12,6 @@ import inspect
 import json
 import math
 import os
-import re
 import sys
 import time
 import warnings
@@ -269,8 +268,7 @@ def _plural(n: int, word: str) -> str:
 
 def _where(backend: Any) -> str:
     """"numpy cpu", "torch cuda:0", "array_api_strict CPU_DEVICE": backend and device."""
-    device = re.sub(r"^.*Device\('(.+)'\)$", r"\1", str(backend.device))
-    return f"{backend.name} {device}"
+    return f"{backend.name} {backend.device_name}"
 
 
 def _load(

@@ -1,7 +1,8 @@
 """One option picks the array library under test: ``pytest --backend NAME [--device D]``.
 
-Tests that take the ``backend`` or ``xp`` fixture run on it; tests marked ``host`` are
-backend-independent and run once, in the numpy session. On a backend that cannot run here
+Tests that take the ``backend`` or ``xp`` fixture run on it (also in a module marked
+``host``); other tests marked ``host`` are backend-independent and run once, in the numpy
+session. On a backend that cannot run here
 (CuPy without a CUDA device), every backend test is skipped with the reason.
 """
 
@@ -31,7 +32,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     gpu = name == "cupy" or str(config.getoption("--device") or "").startswith("cuda")
     for item in items:
         uses_backend = {"backend", "xp"} & set(getattr(item, "fixturenames", ()))
-        if item.get_closest_marker("host") and (name != "numpy" or config.getoption("--device")):
+        host_only = item.get_closest_marker("host") and not uses_backend
+        if host_only and (name != "numpy" or config.getoption("--device")):
             why = "backend-independent: runs in the numpy session"
             item.add_marker(pytest.mark.skip(reason=why))
         elif uses_backend and gpu:

@@ -139,3 +139,9 @@ def test_backend_under_test_is_usable_or_says_why_in_one_line(request):
         assert reason and "\n" not in reason and name.split("_")[0] in reason.lower()
     else:
         assert be.name == name
+
+
+def test_device_name_is_what_get_backend_takes(backend):
+    again = get_backend(backend.name, device=backend.device_name)
+    assert again.device == backend.device
+    assert "(" not in backend.device_name

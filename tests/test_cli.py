@@ -122,14 +122,13 @@ def test_quiet_prints_only_the_summary(fake_data, capsys):
     assert [line.split(":")[0] for line in out.splitlines()] == ["final", "time", "files"]
 
 
-def test_epochs_multi_layer_and_torch(fake_data, capsys):
-    if backend_status()["torch"] is not None:
-        pytest.skip("torch is not usable here")
+def test_epochs_multi_layer_on_the_backend_under_test(backend, fake_data, capsys):
     code, out, err = run(["train", "--epochs", "2", "--batch-size", "50", "--model",
-                          "multi-layer", "--hidden", "32", "16", "--backend", "torch",
-                          "--dtype", "float64", "--quiet"], capsys)
+                          "multi-layer", "--hidden", "32", "16", "--backend", backend.name,
+                          "--device", backend.device_name, "--dtype", "float64", "--quiet"], capsys)
     assert code == 0, err
-    assert "after 20 iterations (2 epochs)" in out and "(torch cpu float64)" in out
+    assert "after 20 iterations (2 epochs)" in out
+    assert f"({backend.name} {backend.device_name} float64)" in out
 
 
 def test_optimizer_and_its_parameters(fake_data, capsys, _isolated):
