@@ -73,8 +73,25 @@ def test_numpy_always_available():
         assert reason is None or "\n" not in reason
 
 
+@pytest.fixture
+def cupy_reason(monkeypatch):
+    """get_backend("cupy")'s one-line refusal, probed afresh (the probe's answer is cached)."""
+
+    def probe() -> str:
+        backend_module._cupy_status.cache_clear()
+        try:
+            with pytest.raises(BackendUnavailable) as info:
+                get_backend("cupy")
+        finally:
+            backend_module._cupy_status.cache_clear()
+        assert "\n" not in str(info.value)
+        return str(info.value)
+
+    return probe
+
+
 @pytest.mark.host
-def test_cupy_not_installed_gives_the_extra(monkeypatch):
+def test_cupy_not_installed_gives_the_extra(monkeypatch, cupy_reason):
     real_import = builtins.__import__
 
     def refuse_cupy(name, *args, **kwargs):
@@ -82,20 +99,13 @@ def test_cupy_not_installed_gives_the_extra(monkeypatch):
             raise ImportError("No module named 'cupy'")
         return real_import(name, *args, **kwargs)
 
-    backend_module._cupy_status.cache_clear()
     monkeypatch.setattr(builtins, "__import__", refuse_cupy)
     monkeypatch.delitem(sys.modules, "cupy", raising=False)
-    try:
-        with pytest.raises(BackendUnavailable) as info:
-            get_backend("cupy")
-    finally:
-        backend_module._cupy_status.cache_clear()
-    message = str(info.value)
-    assert "nnxp[cupy]" in message and "\n" not in message
+    assert "nnxp[cupy]" in cupy_reason()
 
 
 @pytest.mark.host
-def test_cupy_without_device_gives_driver_reason(monkeypatch):
+def test_cupy_without_device_gives_driver_reason(monkeypatch, cupy_reason):
     class FakeRuntime:
         @staticmethod
         def getDeviceCount():
@@ -111,15 +121,8 @@ def test_cupy_without_device_gives_driver_reason(monkeypatch):
         class cuda:
             runtime = FakeRuntime
 
-    backend_module._cupy_status.cache_clear()
     monkeypatch.setitem(sys.modules, "cupy", FakeCupy)
-    try:
-        with pytest.raises(BackendUnavailable) as info:
-            get_backend("cupy")
-    finally:
-        backend_module._cupy_status.cache_clear()
-    message = str(info.value)
-    assert "no CUDA-capable device" in message and "\n" not in message
+    assert "no CUDA-capable device" in cupy_reason()
 
 
 @pytest.mark.host
