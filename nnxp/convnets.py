@@ -45,6 +45,7 @@ class ConvNetwork(ModalNetwork):
     """What the conv nets share: image-shaped input, weight drawing, chunked accuracy."""
 
     input_dim: tuple[int, int, int] = (1, 28, 28)
+    accuracy_batch_size = 100
 
     def predict(self, x: Any, train_flg: bool | None = None) -> Any:
         """Scores for images (N, C, H, W); flattened rows (N, C*H*W) are reshaped first."""
@@ -52,21 +53,6 @@ class ConvNetwork(ModalNetwork):
         if x.ndim == 2:
             x = self.backend.xp.reshape(x, (x.shape[0], *self.input_dim))
         return super().predict(x, train_flg)
-
-    def accuracy(self, x: Any, t: Any, batch_size: int = 100) -> float:
-        """Fraction of correct argmax predictions, computed batch_size images at a time."""
-        xp = self.backend.xp
-        x = self.backend.adopt(x, self.dtype)
-        t = self.backend.adopt(t, self.dtype)
-        if t.ndim != 1:
-            t = xp.argmax(t, axis=1)
-        n = x.shape[0]
-        hits = 0
-        for start in range(0, n, batch_size):
-            end = min(start + batch_size, n)
-            y = xp.argmax(self.predict(x[start:end, ...]), axis=1)
-            hits = hits + xp.sum(xp.astype(y == xp.astype(t[start:end], y.dtype), xp.int64))
-        return float(hits) / float(n)
 
     def _weights(self, rng: Any, shape: tuple[int, ...], std: float) -> Any:
         """std times standard-normal draws from the host generator, in the net's dtype."""

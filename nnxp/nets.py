@@ -179,15 +179,31 @@ class Network:
                     loss = loss + 0.5 * self.weight_decay_lambda * xp.sum(self.params[key] ** 2)
         return loss
 
-    def accuracy(self, x: Any, t: Any) -> float:
-        """Fraction of samples whose highest score is the label (t one-hot or integer)."""
+    accuracy_batch_size: int | None = None
+    """Samples predicted at a time by accuracy (None: all at once)."""
+
+    def accuracy(self, x: Any, t: Any, batch_size: int | None = None) -> float:
+        """Fraction of samples whose highest score is the label (t one-hot or integer).
+
+        Predicts ``batch_size`` samples at a time (default: accuracy_batch_size) to bound
+        memory; the hits are summed on the device and read once.
+        """
         xp = self.backend.xp
-        y = xp.argmax(self.predict(x), axis=1)
+        x = self.backend.adopt(x, self.dtype)
         t = self.backend.adopt(t, self.dtype)
         if t.ndim != 1:
             t = xp.argmax(t, axis=1)
-        hits = xp.sum(xp.astype(y == xp.astype(t, y.dtype), xp.int64))
-        return float(hits) / float(y.shape[0])
+        n = int(x.shape[0])
+        if n == 0:
+            return float("nan")
+        chunk = batch_size or self.accuracy_batch_size or n
+        hits = None
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            y = xp.argmax(self.predict(x[start:stop, ...]), axis=1)
+            h = xp.sum(xp.astype(y == xp.astype(t[start:stop], y.dtype), xp.int64))
+            hits = h if hits is None else hits + h
+        return float(hits) / n
 
     def gradient(self, x: Any, t: Any) -> dict[str, Any]:
         """Gradients of loss(x, t) for every parameter, by backpropagation (training mode)."""

@@ -240,15 +240,8 @@ class Trainer:
 
     def accuracy(self, x: Any, t: Any, n: int | None = None) -> float:
         """Accuracy on the first ``n`` samples (all by default), predicted in chunks."""
-        xp = self.backend.xp
         total = int(x.shape[0]) if n is None else min(int(n), int(x.shape[0]))
-        hits = None
-        for start in range(0, total, self.eval_batch_size):
-            stop = min(start + self.eval_batch_size, total)
-            y = xp.argmax(self.network.predict(x[start:stop, ...]), axis=1)
-            h = xp.sum(xp.astype(y == t[start:stop], xp.int64))
-            hits = h if hits is None else hits + h
-        return float(hits) / total if total else float("nan")
+        return self.network.accuracy(x[:total, ...], t[:total], self.eval_batch_size)
 
     def train(self) -> dict[str, Any]:
         """Run every step, evaluating each epoch; returns :attr:`history`.
