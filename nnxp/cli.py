@@ -285,7 +285,7 @@ def _load(
 
 def _cmd_train(args: argparse.Namespace) -> int:
     """Train a net on MNIST as the book's chapter 4-8 scripts do, and report how it went."""
-    from nnxp.io import check_writable
+    from nnxp.files import distinct_outputs
 
     started = time.perf_counter()
     if not args.lr > 0:
@@ -293,9 +293,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     optimizer_param = _optimizer_param(args)
     args.backend_obj = _backend(args.backend, args.device, args.dtype)
     outputs = {"model": args.save, "metrics": args.metrics, "plot": args.plot}
-    for what, path in outputs.items():
-        if path is not None:
-            check_writable(path, what)
+    distinct_outputs({"--save": args.save, "--metrics": args.metrics, "--plot": args.plot},
+                     {"--data-dir": args.data_dir})
     if args.plot:
         from nnxp.plot import require_matplotlib
 

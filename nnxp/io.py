@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from nnxp.backend import Backend, get_backend, to_numpy
 from nnxp.errors import ModelFileError, NnxpError
+from nnxp.files import atomic_write, atomic_write_text, output_path  # noqa: F401 (re-exported)
 
 FORMAT = "nnxp-model"
 FORMAT_VERSION = 2
@@ -38,48 +37,10 @@ def check_writable(path: str | os.PathLike[str], what: str = "output") -> Path:
     """Raise NnxpError (one line, with the fix) unless a file can be written at ``path``.
 
     Called before long work starts, so a bad ``--save`` path fails in a second, not after
-    an hour of training.
+    an hour of training; see :func:`nnxp.files.output_path`. Returns ``path``.
     """
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise NnxpError(f"cannot write the {what} to {path}: it is a directory; name a file")
-    if not parent.is_dir():
-        raise NnxpError(
-            f"cannot write the {what} to {path}: directory {parent} does not exist; "
-            "create it or choose another path"
-        )
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise NnxpError(
-            f"cannot write the {what} to {path}: permission denied; choose a writable path"
-        )
-    return path
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write(f)`` on a temporary file beside ``path``, then rename it onto ``path``.
-
-    The temporary file is removed if anything fails, so ``path`` holds either its old
-    content or the complete new one.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 text to ``path`` atomically (see :func:`atomic_write`)."""
-    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    output_path(path, what)
+    return Path(path)
 
 
 def save_model(
@@ -111,7 +72,7 @@ def save_model(
     }
     arrays.update(buffer_arrays)
     arrays[CONFIG_KEY] = np.asarray(json.dumps(meta, sort_keys=True))
-    return atomic_write(path, lambda f: np.savez(f, **arrays))
+    return atomic_write(path, lambda f: np.savez(f, **arrays), "model")
 
 
 def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
