@@ -283,18 +283,27 @@ def _load(
     )
 
 
+def _data_inputs(data_dir: str | None) -> dict[str, str | None]:
+    """The folders a data-reading command reads (an output may lie in none of them)."""
+    from nnxp.datasets.cache import cache_dir
+
+    return {"--data-dir": data_dir, "NNXP_DATA_DIR": os.environ.get("NNXP_DATA_DIR") or None,
+            "the data cache": str(cache_dir())}
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     """Train a net on MNIST as the book's chapter 4-8 scripts do, and report how it went."""
     from nnxp.files import distinct_outputs
 
     started = time.perf_counter()
-    if not args.lr > 0:
-        raise NnxpError(f"learning rate must be > 0, got {args.lr}; pass e.g. --lr 0.1")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise NnxpError(f"learning rate must be a finite number > 0, got {args.lr}; "
+                        "pass e.g. --lr 0.1")
     optimizer_param = _optimizer_param(args)
     args.backend_obj = _backend(args.backend, args.device, args.dtype)
     outputs = {"model": args.save, "metrics": args.metrics, "plot": args.plot}
     distinct_outputs({"--save": args.save, "--metrics": args.metrics, "--plot": args.plot},
-                     {"--data-dir": args.data_dir})
+                     _data_inputs(args.data_dir))
     if args.plot:
         from nnxp.plot import require_matplotlib
 
@@ -385,6 +394,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         predicted = predict_labels(net, x_test, EVAL_BATCH_IMAGES if images else 10_000)
     labels = np.asarray(t_test).astype(np.int64).reshape(-1)
     classes = int(net.config["output_size"])
+    if labels.size and int(labels.max()) >= classes:
+        raise NnxpError(
+            f"the model has {classes} classes but {dataset}'s labels go up to "
+            f"{int(labels.max())}; score it on the data it was trained for"
+        )
     confusion = confusion_matrix(labels, predicted, classes)
     correct = int(np.trace(confusion))
     accuracy = correct / max(labels.size, 1)
@@ -434,12 +448,14 @@ PLOT_OPTIMIZER_OPTIONS: dict[str, Any] = {
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     """Draw one of the book's figures to a PNG."""
+    from nnxp.files import distinct_outputs
     from nnxp.plot import plot_figure
 
     given = [key for key in PLOT_OPTIMIZER_OPTIONS if getattr(args, key) is not None]
     if args.figure != "optimizers":
         if given:
             raise NnxpError(f"{_flag(given[0])} applies to `nnxp plot optimizers` only")
+        distinct_outputs({"-o": args.output or f"{args.figure}.png"})
         path = plot_figure(args.figure, args.output or f"{args.figure}.png")
         print(f"{args.figure}: {path}")
         return 0
@@ -448,14 +464,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 def _plot_optimizers(args: argparse.Namespace) -> int:
     """Chapter 6's figure: MultiLayerNet's loss with each optimizer, same batches, to a PNG."""
-    from nnxp.io import check_writable
+    from nnxp.files import distinct_outputs
     from nnxp.plot import require_matplotlib
     from nnxp.plot_optimizers import compare_optimizers, plot_optimizer_comparison, smooth_curve
 
     for key, default in PLOT_OPTIMIZER_OPTIONS.items():
         if getattr(args, key) is None:
             setattr(args, key, default)
-    path = check_writable(args.output or "optimizers.png", "figure")
+    path = args.output or "optimizers.png"
+    distinct_outputs({"-o": path}, _data_inputs(args.data_dir))
     require_matplotlib()
     backend = _backend(args.backend, args.device, "float32")
     ((x_train, t_train), _), dataset = _load(args.dataset, args.data_dir, quiet=False)
@@ -533,7 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-samples", type=_positive_int, metavar="N",
                        help="evaluate each epoch on the first N samples only (default: all)")
     train.add_argument("--dtype", choices=DTYPES, default="float32")
-    train.add_argument("--seed", type=int, default=0, help="initial weights and batches")
+    train.add_argument("--seed", type=_count, default=0,
+                       help="initial weights and batches (an integer >= 0)")
     train.add_argument("--save", metavar="PATH", help="write the model (.npz) here")
     train.add_argument("--metrics", metavar="PATH", help="write JSON lines, one per epoch")
     train.add_argument("--plot", metavar="PATH", help="write a PNG of accuracy and loss")
@@ -586,29 +604,41 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--data-dir", help="a folder holding the four MNIST .gz files")
     plot.add_argument("--backend", choices=BACKEND_NAMES)
     plot.add_argument("--device")
-    plot.add_argument("--seed", type=int, help="initial weights and batches (default: 0)")
+    plot.add_argument("--seed", type=_count, help="initial weights and batches (default: 0)")
     plot.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
     plot.set_defaults(func=_cmd_plot)
 
     from nnxp.gradcheck import add_gradcheck_parser
 
     add_gradcheck_parser(sub)
+    parser.subcommands = sub.choices
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; NnxpError and bad input become one line on stderr and exit 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
     except NnxpError as exc:
         print(f"nnxp {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"nnxp {args.command}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # the reader (``| head``) left: nothing more to say, and nothing to flush at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except MemoryError:
+        print(f"nnxp {args.command}: error: out of memory; use smaller sizes (--hidden, "
+              "--batch-size) or free memory", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"nnxp {args.command}: error: {exc.strerror or exc}{where}; check the paths and "
+              "the free space", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"nnxp {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -69,6 +69,8 @@ def input_file(path: PathLike, what: str, max_bytes: int, hint: str = "") -> Pat
     "does not exist" (for example "; train one with ...").
     """
     path = Path(path)
+    if "\0" in str(path) or not str(path):
+        raise NnxpError(f"{what} {str(path)!r} is not a path; name a regular file")
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -123,6 +125,8 @@ def output_path(path: PathLike, what: str = "output") -> Path:
     text = os.fspath(path)
     if not text:
         raise NnxpError(f"the {what} path is empty; name a file")
+    if "\0" in text:
+        raise NnxpError(f"cannot write the {what} to {text!r}: a path cannot hold a NUL byte")
     if text.endswith(("/", os.sep)):
         raise NnxpError(
             f"cannot write the {what} to {text}: a path ending in '/' names a directory; "

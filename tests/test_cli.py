@@ -214,8 +214,9 @@ def _assert_one_line_error(code, err, *needles):
     ("extra", "needles"),
     [
         (["--backend", "jax"], ["invalid choice: 'jax'", "numpy", "see `nnxp train --help`"]),
-        (["--lr", "0"], ["learning rate must be > 0", "--lr 0.1"]),
-        (["--lr", "-1"], ["learning rate must be > 0"]),
+        (["--lr", "0"], ["learning rate must be a finite number > 0", "--lr 0.1"]),
+        (["--lr", "inf"], ["learning rate must be a finite number > 0"]),
+        (["--lr", "-1"], ["learning rate must be a finite number > 0"]),
         (["--batch-size", "1000"], ["larger than the training set (500 samples)", "at most 500"]),
         (["--batch-size", "0"], ["argument --batch-size", "not a positive integer"]),
         (["--hidden", "0"], ["argument --hidden", "not a positive integer"]),
