@@ -138,7 +138,7 @@ def read_npz(data: bytes, keys: Iterable[str], max_bytes: int) -> dict[str, np.n
                                else array.reshape(shape))
     except CacheInvalid:
         raise
-    except (OSError, ValueError, EOFError, KeyError, TypeError, SyntaxError,
+    except (OSError, ValueError, EOFError, KeyError, TypeError, SyntaxError, RuntimeError,
             zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
         raise CacheInvalid(f"not a readable npz ({' '.join(str(exc).split())})") from None
     return arrays

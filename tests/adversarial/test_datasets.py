@@ -394,6 +394,14 @@ def _hostile_cache(kind: str, path: Path) -> None:
         path.write_bytes(pickle.dumps(good))
     elif kind == "huge-claim":
         path.write_bytes(_huge_claim())
+    elif kind == "encrypted":
+        data = bytearray(_npz(**good))
+        for signature, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = data.find(signature)
+            while at >= 0:
+                data[at + flags] |= 1  # the "encrypted" bit of each header
+                at = data.find(signature, at + 4)
+        path.write_bytes(bytes(data))
     elif kind == "fifo":
         os.mkfifo(path)
     elif kind == "dangling":
@@ -403,7 +411,8 @@ def _hostile_cache(kind: str, path: Path) -> None:
 
 
 CACHES = ["labels-10", "negative-labels", "10x10", "float-images", "counts", "zero", "object",
-          "truncated", "wrong-keys", "extra-key", "pickle", "huge-claim", "fifo", "dangling"]
+          "truncated", "wrong-keys", "extra-key", "pickle", "huge-claim", "encrypted", "fifo",
+          "dangling"]
 
 
 def _processed(folder: Path) -> Path:
