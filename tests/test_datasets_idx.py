@@ -132,7 +132,7 @@ def test_malformed_gz_is_named(data, problem, tmp_path):
 
 
 def test_missing_file_is_a_dataset_error(tmp_path):
-    with pytest.raises(DatasetError, match="cannot read"):
+    with pytest.raises(DatasetError, match="nope.gz does not exist; check the path"):
         read_idx(tmp_path / "nope.gz")
 
 

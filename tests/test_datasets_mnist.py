@@ -176,20 +176,26 @@ def test_partial_data_dir_lists_what_is_missing(data_dir):
         load_mnist(data_dir=data_dir)
 
 
-def test_empty_data_dir_falls_through_to_the_download(tmp_path):
+def test_empty_data_dir_is_named_not_replaced_by_a_download(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="could not download .*127.0.0.1:9"):
+    monkeypatch.setattr("nnxp.datasets.download.fetch", lambda *a, **k: pytest.fail("fetched"))
+    with pytest.raises(DatasetError, match="holds none of the four MNIST files .*drop --data-dir"):
         load_mnist(data_dir=tmp_path / "empty")
+    monkeypatch.setenv("NNXP_DATA_DIR", str(tmp_path / "empty"))
+    with pytest.raises(DatasetError, match=r"\(from NNXP_DATA_DIR\).*unset NNXP_DATA_DIR"):
+        load_mnist()
 
 
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"t_train": np.zeros(11, np.uint8)}, "11 labels for the 12 images"),
+        ({"t_train": np.zeros(11, np.uint8)}, "11 labels for 12 images"),
         ({"t_test": np.array([1, 2, 10, 0, 0, 0], np.uint8)}, "label 10 is not a digit"),
-        ({"x_test": np.zeros((6, 784), np.uint8)}, "2 dimensions"),
-        ({"t_train": np.zeros(12, np.int32)}, "int32 data"),
-        ({"x_test": np.zeros((6, 28, 27), np.uint8)}, r"images of \(28, 27\) pixels"),
+        ({"x_test": np.zeros((6, 784), np.uint8)}, "claims 6x784 uint8 items, not the Nx28x28"),
+        ({"t_train": np.zeros(12, np.int32)}, "int32 items, not the uint8 data expected"),
+        ({"x_test": np.zeros((6, 28, 27), np.uint8)}, "6x28x27 uint8 items, not the Nx28x28"),
+        ({"x_train": np.zeros((0, 28, 28), np.uint8), "t_train": np.zeros(0, np.uint8)},
+         "holds 0 images"),
     ],
 )
 def test_files_that_do_not_belong_together(tmp_path, arrays, change, problem):

@@ -1,4 +1,5 @@
-"""The real MNIST files in ../shared/data/mnist (skipped, with the reason, where absent)."""
+"""The real MNIST files in shared/data/mnist beside the checkout (skipped, with the reason,
+where absent)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import pytest
 
 from nnxp.datasets import download, load_mnist, mnist
 
-REAL = Path(__file__).parents[1] / ".." / "shared" / "data" / "mnist"
+REAL = next(
+    (
+        folder / "shared" / "data" / "mnist"
+        for folder in Path(__file__).resolve().parents[1:]
+        if (folder / "shared" / "data" / "mnist").is_dir()
+    ),
+    Path(__file__).parents[1] / ".." / "shared" / "data" / "mnist",
+)
+"""shared/ beside the checkout (or beside a folder of worktrees that holds it)."""
 GZ = {k: REAL / f"{name}.gz" for k, name in mnist.MNIST_FILES.items()}
 
 pytestmark = [

