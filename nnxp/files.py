@@ -104,7 +104,7 @@ def read_input(path: PathLike, what: str, max_bytes: int, hint: str = "") -> byt
         if not stat.S_ISREG(st.st_mode):
             raise NnxpError(f"{what} {path} is {_kind(st.st_mode)}; name a regular file")
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(max_bytes + 1)
+            data = f.read(min(st.st_size, max_bytes) + 1)
     except OSError as exc:
         raise NnxpError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     finally:
