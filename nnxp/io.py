@@ -227,6 +227,9 @@ def _members(z: zipfile.ZipFile, where: str) -> dict[str, tuple[zipfile.ZipInfo,
             raise ModelFileError(f"{bad} is encrypted or compressed with method "
                                  f"{info.compress_type} (nnxp reads stored or deflated "
                                  f"members); {_DAMAGED}")
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise ModelFileError(f"{bad} is stored in {info.compress_size:,} bytes but claims "
+                                 f"{info.file_size:,}; {_DAMAGED}")
         if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(
                 info.compress_size, 1):
             raise ModelFileError(
@@ -251,18 +254,24 @@ def _members(z: zipfile.ZipFile, where: str) -> dict[str, tuple[zipfile.ZipInfo,
 
 
 def _data(z: zipfile.ZipFile, info: zipfile.ZipInfo, header: tuple, where: str) -> np.ndarray:
-    """A member's array, once its header was checked: exactly the bytes the header claims."""
+    """A member's array, once its header was checked: exactly the bytes the header claims,
+    read in chunks straight into the array (native byte order, C order)."""
     shape, fortran, dtype, skip = header
-    nbytes = info.file_size - skip
+    array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+    raw = memoryview(array.reshape(-1, order="A").view(np.uint8))
+    done = 0
     with z.open(info) as stream:
         stream.read(skip)
-        data = stream.read(nbytes)
+        while done < len(raw):
+            got = stream.readinto(raw[done:done + (16 << 20)])
+            if not got:
+                raise ModelFileError(f"{where}: member {info.filename} is shorter than its "
+                                     f"header says; {_DAMAGED}")
+            done += got
         stream.read(1)
-    if len(data) != nbytes:
-        raise ModelFileError(f"{where}: member {info.filename} is shorter than its header "
-                             f"says; {_DAMAGED}")
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return array.astype(dtype.newbyteorder("="), order="C")
+    if not dtype.isnative:
+        array = array.byteswap().view(dtype.newbyteorder("="))
+    return np.ascontiguousarray(array) if array.ndim else array
 
 
 def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
