@@ -396,14 +396,23 @@ class Trainer:
         )
 
 
-def predict_labels(network: Any, x: Any, batch_size: int = 10_000) -> np.ndarray:
-    """The class each sample's highest score picks, as a host int64 array (in chunks)."""
+def predict_labels(
+    network: Any, x: Any, batch_size: int = 10_000, max_bytes: int = 64 << 20
+) -> np.ndarray:
+    """The class each sample's highest score picks, as a host int64 array, predicted in chunks
+    so the widest layer's activations for a chunk stay under ``max_bytes`` (a legitimately
+    wide model evaluates in bounded memory); ``batch_size`` caps the chunk (conv nets, whose
+    widest activations the parameters do not show, rely on it)."""
     be = network.backend
     xp = be.xp
     x = be.adopt(x, network.dtype)
+    widths = [int(n) for key in network.params for n in network.params[key].shape[-2:]
+              if len(network.params[key].shape) == 2]
+    per_sample = max([*widths, int(math.prod(x.shape[1:]))]) * np.dtype(network.dtype).itemsize
+    chunk = max(1, min(batch_size, max_bytes // max(per_sample, 1)))
     out = []
-    for start in range(0, int(x.shape[0]), batch_size):
-        stop = min(start + batch_size, int(x.shape[0]))
+    for start in range(0, int(x.shape[0]), chunk):
+        stop = min(start + chunk, int(x.shape[0]))
         out.append(be.to_numpy(xp.argmax(network.predict(x[start:stop, ...]), axis=1)))
     return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
 

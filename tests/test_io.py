@@ -16,6 +16,7 @@ from nnxp.io import (
     atomic_write_text,
     check_writable,
     load_model,
+    output_size,
     read_model_file,
     save_model,
 )
@@ -186,8 +187,9 @@ def test_foreign_and_inconsistent_files_are_refused(tmp_path):
         load_model(plain)
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, W1=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ModelFileError, match="corrupt or not an .npz"):
+    with pytest.raises(ModelFileError, match="W1.npy holds 'object' values, not float") as info:
         load_model(pickled)
+    assert "allow_pickle" not in _one_line(info.value)
 
     net = TwoLayerNet(12, 7, 4, backend="numpy", seed=0)
     good = save_model(tmp_path / "good.npz", net)
@@ -243,3 +245,20 @@ def test_check_writable_names_the_problem(tmp_path):
         check_writable(tmp_path)
     atomic_write_text(tmp_path / "t.txt", "hello\n")
     assert (tmp_path / "t.txt").read_text() == "hello\n"
+
+
+@pytest.mark.host
+def test_output_size_is_the_classes_the_checked_net_scores(tmp_path):
+    for net in (TwoLayerNet(12, 7, 5, seed=0),
+                MultiLayerNetExtend(12, [6, 5], 3, use_batchnorm=True, seed=0),
+                SimpleConvNet((1, 8, 8), {"filter_num": 3, "filter_size": 3}, hidden_size=5,
+                              output_size=4, seed=0)):
+        path = save_model(tmp_path / "m.npz", net)
+        loaded, meta = load_model(path)
+        assert output_size(meta) == net.config["output_size"] == loaded.config["output_size"]
+        assert output_size(read_model_file(path)[1]) == net.config["output_size"]
+    arrays, meta = read_model_file(path)
+    meta["model"]["output_size"] = 7
+    np.savez(tmp_path / "claims7.npz", **arrays, **{CONFIG_KEY: np.asarray(json.dumps(meta))})
+    with pytest.raises(ModelFileError, match=r"do not fit the architecture it describes \(W3"):
+        read_model_file(tmp_path / "claims7.npz")
