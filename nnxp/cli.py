@@ -367,14 +367,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     """Score a saved model on the test set: accuracy and confusion matrix."""
     import numpy as np
 
-    from nnxp.io import load_model, read_model_file
+    from nnxp.errors import BackendUnavailable
+    from nnxp.io import load_model, output_size
     from nnxp.train import confusion_matrix, predict_labels
 
-    _, meta = read_model_file(args.weights)
-    backend = _backend(args.backend, args.device, meta.get("dtype", "float32"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        net, meta = load_model(args.weights, backend=backend)
+        try:
+            net, meta = load_model(args.weights, backend=args.backend, device=args.device)
+        except BackendUnavailable as exc:
+            raise BackendUnavailable(f"{exc}; `nnxp info` lists the backends usable here") from None
     for warning in caught:
         print(f"nnxp eval: warning: {warning.message}", file=sys.stderr)
     data = meta.get("dataset", {})
@@ -393,7 +395,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     with _threads(args.threads):
         predicted = predict_labels(net, x_test, EVAL_BATCH_IMAGES if images else 10_000)
     labels = np.asarray(t_test).astype(np.int64).reshape(-1)
-    classes = int(net.config["output_size"])
+    classes = output_size(meta)
     if labels.size and int(labels.max()) >= classes:
         raise NnxpError(
             f"the model has {classes} classes but {dataset}'s labels go up to "

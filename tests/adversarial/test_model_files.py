@@ -491,8 +491,6 @@ def test_predict_labels_bounds_the_widest_layer_per_chunk():
     assert max(sizes) == 10
 
 
-@pytest.mark.xfail(reason="cli.py must compare nnxp.io.output_size(meta) with the dataset's "
-                   "labels before scoring (wired by the cli.py owner)", strict=False)
 def test_a_five_class_model_on_ten_class_data_is_one_line(workdir, tiny_data):
     path = save_model(workdir / "five.npz", TwoLayerNet(64, 7, 5, seed=0))
     assert_refused(cli(["eval", "--weights", path]), "5 classes")
