@@ -53,64 +53,71 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _missing(path: Path, what: str, hint: str) -> NnxpError:
+def _missing(path: Path, what: str, hint: str, error: type[NnxpError]) -> NnxpError:
     if os.path.islink(path):
-        return NnxpError(
+        return error(
             f"{what} {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
             f"fix the link or name the file itself"
         )
-    return NnxpError(f"{what} {path} does not exist{hint}")
+    return error(f"{what} {path} does not exist{hint}")
 
 
-def input_file(path: PathLike, what: str, max_bytes: int, hint: str = "") -> Path:
-    """``path`` resolved, when it names a regular file of at most ``max_bytes``; else NnxpError.
+def input_file(
+    path: PathLike, what: str, max_bytes: int, hint: str = "",
+    error: type[NnxpError] = NnxpError,
+) -> Path:
+    """``path`` resolved, when it names a regular file of at most ``max_bytes``; else
+    ``error`` (an NnxpError class) with one line.
 
     ``what`` names the input in the message ("model file", "pickle"); ``hint`` follows a
     "does not exist" (for example "; train one with ...").
     """
-    path = Path(path)
-    if "\0" in str(path) or not str(path):
-        raise NnxpError(f"{what} {str(path)!r} is not a path; name a regular file")
+    text = os.fspath(path)
+    if "\0" in text or not text:
+        raise error(f"{what} {text!r} is not a path; name a regular file")
+    path = Path(text)
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise _missing(path, what, hint) from None
+        raise _missing(path, what, hint, error) from None
     except OSError as exc:
-        raise NnxpError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise NnxpError(f"{what} {path} is {_kind(st.st_mode)}; name a regular file")
+        raise error(f"{what} {path} is {_kind(st.st_mode)}; name a regular file")
     if st.st_size > max_bytes:
-        raise NnxpError(
+        raise error(
             f"{what} {path} is {_size(st.st_size)}, more than the {_size(max_bytes)} a {what} "
             f"can be; check that it is the right file"
         )
     return Path(os.path.realpath(path))
 
 
-def read_input(path: PathLike, what: str, max_bytes: int, hint: str = "") -> bytes:
+def read_input(
+    path: PathLike, what: str, max_bytes: int, hint: str = "",
+    error: type[NnxpError] = NnxpError,
+) -> bytes:
     """The bytes of the regular file ``path`` (see :func:`input_file`), read without blocking.
 
     The file is opened non-blocking and checked again on the open descriptor, so a FIFO put in
     its place after the first check cannot hang the read, and at most ``max_bytes`` are read.
     """
-    path = Path(path)
-    input_file(path, what, max_bytes, hint)
+    path = input_file(path, what, max_bytes, hint, error)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise NnxpError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NnxpError(f"{what} {path} is {_kind(st.st_mode)}; name a regular file")
+            raise error(f"{what} {path} is {_kind(st.st_mode)}; name a regular file")
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(min(st.st_size, max_bytes) + 1)
     except OSError as exc:
-        raise NnxpError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise NnxpError(f"{what} {path} grew past {_size(max_bytes)} while being read")
+        raise error(f"{what} {path} grew past {_size(max_bytes)} while being read")
     return data
 
 

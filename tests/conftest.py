@@ -55,3 +55,28 @@ def backend(request: pytest.FixtureRequest):
 def xp(backend):
     """The array namespace under test."""
     return backend.xp
+
+
+@pytest.fixture
+def tiny_data(monkeypatch):
+    """load_dataset gives 10 separable classes of 64 features (500 train, 200 test; 1x8x8
+    images when asked for flatten=False), so a training case takes a fraction of a second.
+    The list it returns records each call (empty: no data was loaded)."""
+    from nnxp import datasets
+    from nnxp.errors import DatasetError
+    from tests.blobs import blobs
+
+    calls = []
+
+    def load_dataset(name="auto", **kwargs):
+        calls.append((name, kwargs))
+        if name not in datasets.DATASETS:
+            raise DatasetError(f"unknown dataset {name!r}")
+        (x, t), (x_test, t_test) = blobs(n_train=500, n_test=200, features=64, classes=10,
+                                         seed=1)
+        if not kwargs.get("flatten", True):
+            x, x_test = x.reshape(-1, 1, 8, 8), x_test.reshape(-1, 1, 8, 8)
+        return ((x, t), (x_test, t_test)), "mnist-5k"
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls

@@ -17,9 +17,7 @@ import pytest
 from nnxp import datasets
 from nnxp.backend import backend_status
 from nnxp.cli import main
-from nnxp.errors import DatasetError
 from nnxp.io import read_model_file
-from tests.blobs import blobs
 
 pytestmark = pytest.mark.host
 
@@ -39,23 +37,9 @@ def _isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def fake_data(monkeypatch):
-    """load_dataset gives 10 well-separated classes of 64 features: 500 train, 200 test
-    (as 1x8x8 images when asked for flatten=False)."""
-    calls = []
-
-    def load_dataset(name="auto", **kwargs):
-        calls.append((name, kwargs))
-        if name not in datasets.DATASETS:
-            raise DatasetError(f"unknown dataset {name!r}")
-        (x, t), (x_test, t_test) = blobs(n_train=500, n_test=200, features=64, classes=10,
-                                         seed=1)
-        if not kwargs.get("flatten", True):
-            x, x_test = x.reshape(-1, 1, 8, 8), x_test.reshape(-1, 1, 8, 8)
-        return ((x, t), (x_test, t_test)), "mnist-5k"
-
-    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    return calls
+def fake_data(tiny_data):
+    """The suite's tiny_data: 500 train and 200 test samples of 10 separable classes."""
+    return tiny_data
 
 
 def run(argv, capsys):

@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from nnxp.errors import DatasetError, NnxpError
+from nnxp.errors import DatasetError
 from nnxp.files import input_file, read_input
 from nnxp.limits import human
 
@@ -188,14 +188,7 @@ def checked_file(
     """``path`` resolved when it is a regular file of at most ``max_bytes``
     (:func:`nnxp.files.input_file`), else DatasetError; checked before its identity (size,
     modification time) is taken for a cache key."""
-    try:
-        return input_file(path, what, max_bytes, hint)
-    except DatasetError:
-        raise
-    except NnxpError as exc:
-        raise DatasetError(str(exc)) from None
-    except ValueError as exc:  # a path with a NUL byte
-        raise DatasetError(f"{what} {path!r} is not a usable path ({exc}); fix it") from None
+    return input_file(path, what, max_bytes, hint, DatasetError)
 
 
 def read_bytes(
@@ -205,25 +198,7 @@ def read_bytes(
     """The bytes of the regular file ``path`` (:func:`nnxp.files.read_input`), its
     refusals (missing, a dangling link, a FIFO, a device, a directory, larger than
     ``max_bytes``) raised as DatasetError; ``what`` names the file in messages."""
-    source = os.fspath(path)
-    try:
-        size = os.stat(source).st_size
-    except (OSError, ValueError):
-        size = max_bytes  # read_input names the problem
-    if size > max_bytes:
-        raise DatasetError(
-            f"{what} {source} is {human(size)}, more than the {human(max_bytes)} it can be; "
-            "check that it is the right file"
-        )
-    try:
-        # read_input sets aside its cap before reading: give it the size found, not the cap
-        return read_input(source, what, size, hint)
-    except DatasetError:
-        raise
-    except NnxpError as exc:
-        raise DatasetError(str(exc)) from None
-    except ValueError as exc:  # a path with a NUL byte
-        raise DatasetError(f"{what} {source!r} is not a usable path ({exc}); fix it") from None
+    return read_input(path, what, max_bytes, hint, DatasetError)
 
 
 def read_idx(
