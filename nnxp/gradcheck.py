@@ -310,7 +310,7 @@ def _describe(net: Any, args: argparse.Namespace) -> str:
         f", {e}" for e in extras)
 
 
-def _random_biases(net: Any, seed: int) -> None:
+def randomize_biases(net: Any, seed: int) -> None:
     """Biases drawn small and random instead of the book's zeros. A conv layer whose input
     patch is all zeros (padding, or ReLUs all off) outputs its bias exactly: at 0, the next
     ReLU's kink, where the central difference disagrees with any one-sided derivative."""
@@ -331,7 +331,7 @@ def run_gradcheck(args: argparse.Namespace) -> int:
                  "use a smaller --batch" + ("" if conv else " or --input-size"))
     net = _build_net(args)
     if conv:
-        _random_biases(net, args.seed)
+        randomize_biases(net, args.seed)
     x, t = random_mnist_like(batch, features, args.classes, args.seed, zeros=0.0 if conv else 0.81)
     if conv:
         x = x.reshape(batch, *IMAGE)
