@@ -20,7 +20,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from nnxp.errors import BackendUnavailable
+from nnxp.errors import BackendUnavailable, NnxpError
 
 BACKEND_NAMES: tuple[str, ...] = ("numpy", "cupy", "torch", "array_api_strict")
 DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -31,6 +31,15 @@ _INSTALL_HINT = {
     "array_api_strict": "pip install array-api-strict",
     "numpy": "pip install numpy",
 }
+
+
+class DtypeError(NnxpError, ValueError):
+    """A dtype nnxp does not compute in (it takes float32 and float64)."""
+
+
+def _check_dtype(name: Any) -> None:
+    if not isinstance(name, str) or name not in DTYPES:
+        raise DtypeError(f"unknown dtype {name!r:.60}: use one of {', '.join(DTYPES)}")
 
 
 _NAMESPACE_BY_TYPE: dict[type, Any] = {}
@@ -185,8 +194,7 @@ class Backend:
     def float_dtype(self, dtype: str | None = None) -> Any:
         """The namespace's dtype object for ``"float32"``/``"float64"`` (default: ``self.dtype``)."""
         name = dtype or self.dtype
-        if name not in DTYPES:
-            raise ValueError(f"unknown dtype {name!r}: use one of {', '.join(DTYPES)}")
+        _check_dtype(name)
         return getattr(self.xp, name)
 
     def asarray(self, host: Any, dtype: str | None | Any = None) -> Any:
@@ -202,23 +210,51 @@ class Backend:
         return self.xp.asarray(host, dtype=dtype, device=self.device)
 
     def adopt(self, x: Any, dtype: str | None = None) -> Any:
-        """x as an array of this backend: host arrays are moved here, floats cast to ``dtype``.
+        """x as an array of this backend: host arrays and arrays on another device or of
+        another library are moved here, floats cast to ``dtype``.
 
         Integer arrays (labels) keep their dtype. Arrays already here in the right dtype are
-        returned as they are, so this is cheap enough for every call of a net's predict.
+        returned as they are, so this is cheap enough for every call of a net's predict. An
+        array with no data to move (torch's meta device) is refused in one line.
         """
         if type(x) is self._array_type:
+            if self.name != "numpy" and device(x) != self.device:
+                x = self._move(x)
             want = self._float_dtypes.get(dtype or self.dtype)
             if want is not None and (x.dtype == want or not self._is_float(x.dtype)):
                 return x
         if self.name != "numpy" and isinstance(x, np.ndarray):
             x = self.asarray(x)
         elif not hasattr(x, "dtype"):
-            x = self.asarray(np.asarray(x))
+            try:
+                host = np.asarray(x)
+            except (TypeError, ValueError) as exc:
+                raise NnxpError(f"cannot read {type(x).__name__} as an array ({_reason(exc)}); "
+                                "pass a NumPy array") from None
+            if host.dtype == object or host.dtype.kind not in "biuf":
+                raise NnxpError(f"cannot read {type(x).__name__} as an array of numbers "
+                                f"(dtype {host.dtype}); pass a NumPy array of numbers")
+            x = self.asarray(host)
+        elif type(x) is not self._array_type:
+            x = self._move(x)
         want = self.float_dtype(dtype)
         if x.dtype != want and self.xp.isdtype(x.dtype, "real floating"):
             x = self.xp.astype(x, want)
         return x
+
+    def _move(self, x: Any) -> Any:
+        """An array of another device or library, copied to this backend's device."""
+        where = _device_text(x)
+        if where == "meta":
+            raise NnxpError("the array is on torch's meta device, which holds no data; "
+                            "pass an array with values")
+        try:
+            if type(x) is self._array_type:
+                return array_api_compat.to_device(x, self.device)
+            return self.asarray(to_numpy(x))
+        except Exception as exc:  # each library has its own error for a failed copy
+            raise NnxpError(f"cannot move an array from {where} to {self.name} "
+                            f"{self.device_name} ({_reason(exc)}); move it there first") from None
 
     @functools.cached_property
     def _float_dtypes(self) -> dict[str, Any]:
@@ -289,9 +325,22 @@ def _strict_device_name(dev: Any) -> str:
     return str(getattr(dev, "_device", dev))
 
 
+def _device_text(x: Any) -> str:
+    """Where an array lives, in words, for messages (meta for torch's meta device)."""
+    try:
+        dev = device(x)
+    except Exception:
+        return type(x).__name__
+    return _strict_device_name(dev) if type(dev).__module__.startswith("array_api_strict") \
+        else str(getattr(dev, "type", dev))
+
+
 def host_rng(seed: int | Sequence[int] | None = None) -> np.random.Generator:
     """The host generator every random draw of nnxp comes from (PCG64), whatever the backend."""
-    return np.random.Generator(np.random.PCG64(seed))
+    try:
+        return np.random.Generator(np.random.PCG64(seed))
+    except (TypeError, ValueError):
+        raise NnxpError(f"seed must be None or an integer >= 0, got {seed!r:.60}") from None
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -360,8 +409,16 @@ def _make(name: str, device: Any, dtype: str) -> Backend:
         try:
             dev = xp.Device(device) if isinstance(device, str) else device
             dev = dev if dev is not None else xp.Device("CPU_DEVICE")
-        except ValueError as exc:
-            raise BackendUnavailable(f"array_api_strict has no device {device!r}: {exc}") from None
+            kinds = xp.__array_namespace_info__().dtypes(device=dev)
+        except (ValueError, TypeError) as exc:
+            raise BackendUnavailable(f"array_api_strict has no device {device!r}: "
+                                     f"{_reason(exc)}") from None
+        missing = [k for k in ("float64", "int64") if k not in kinds]
+        if missing:  # host data arrives in float64, labels in int64, numerical gradients
+            raise BackendUnavailable(  # compute in float64, whatever the net's dtype
+                f"array_api_strict device {_strict_device_name(dev)!r} has no "
+                f"{' or '.join(missing)}, which nnxp needs on its device; choose another device"
+            )
         return Backend(name, xp, dev, dtype)
     if name == "torch":
         torch = _import_or_unavailable(name, "torch")
@@ -375,6 +432,14 @@ def _make(name: str, device: Any, dtype: str) -> Backend:
                 "torch is installed but CUDA is not usable here; use --device cpu "
                 "or install a CUDA build of torch"
             )
+        if dev.type == "meta":
+            raise BackendUnavailable("torch's meta device holds no data, so nothing can be "
+                                     "computed on it; use --device cpu or cuda")
+        try:
+            dev = torch.zeros(1, device=dev).device  # cuda -> cuda:0, and proves it works
+        except Exception as exc:  # each device type has its own error when unusable
+            raise BackendUnavailable(f"torch device {device!r} is not usable here: "
+                                     f"{_reason(exc)}") from None
         return Backend(name, xp, dev, dtype)
     if name == "cupy":
         status = _cupy_status()
@@ -400,8 +465,7 @@ def get_backend(name: str | Backend = "numpy", device: Any = None, dtype: str = 
     """The backend called ``name`` on ``device``, or raise BackendUnavailable saying why not."""
     if isinstance(name, Backend):
         return name if dtype in (None, name.dtype) else name.with_dtype(dtype)
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    _check_dtype(dtype)
     return _make(name, device, dtype)
 
 

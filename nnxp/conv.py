@@ -15,6 +15,7 @@ import array_api_extra as xpx
 
 from nnxp.backend import array_namespace, device
 from nnxp.errors import NnxpError
+from nnxp.layers import require_forward
 
 
 def conv_output_size(size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
@@ -132,6 +133,7 @@ class Convolution:
 
     def _param_grads(self, dout: Any) -> Any:
         """Set dW and db; return dout as the (N * OH * OW, FN) rows the products use."""
+        require_forward(self, self.col)
         xp = array_namespace(dout)
         FN, C, FH, FW = self.W.shape
         self.db = xp.sum(dout, axis=(0, 2, 3))
@@ -181,6 +183,7 @@ class Pooling:
 
     def backward(self, dout: Any) -> Any:
         """Each gradient goes to the window's maximum (the first one, on ties)."""
+        require_forward(self, self.arg_max)
         xp = array_namespace(dout)
         N, C, H, W = self.x_shape
         pad = self.pad

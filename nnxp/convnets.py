@@ -14,7 +14,17 @@ from nnxp.backend import Backend
 from nnxp.conv import Convolution, Pooling, conv_output_size
 from nnxp.errors import NnxpError
 from nnxp.layers import Affine, Dropout, Relu
-from nnxp.nets import MODELS, ModalNetwork, ParamMap, init_std
+from nnxp.nets import (
+    MODELS,
+    ModalNetwork,
+    ParamMap,
+    check_init_std,
+    check_param_memory,
+    dropout_fraction,
+    init_std,
+    non_negative_int,
+    positive_int,
+)
 
 SIMPLE_CONV_PARAM: dict[str, int] = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 """The book's conv_param default for SimpleConvNet."""
@@ -31,14 +41,23 @@ DEEP_CONV_PARAMS: tuple[dict[str, int], ...] = (
 
 
 def _conv_param(given: dict[str, int] | None, default: dict[str, int]) -> dict[str, int]:
-    """default updated by given, checked for unknown keys, as plain ints."""
-    given = dict(given or {})
-    unknown = set(given) - set(default)
+    """default updated by given, checked for unknown keys, as plain ints: filter_num,
+    filter_size and stride positive, pad >= 0."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise NnxpError(f"conv_param must be a dict of {', '.join(default)}, got {given!r:.60}")
+    unknown = set(map(str, given)) - set(default)
     if unknown:
         raise NnxpError(
             f"unknown conv_param keys {sorted(unknown)}: use {', '.join(default)}"
         )
-    return {key: int(given.get(key, value)) for key, value in default.items()}
+    param = {}
+    for key, value in default.items():
+        value = given.get(key, value)
+        check = non_negative_int if key == "pad" else positive_int
+        param[key] = check(f"conv_param {key}", value)
+    return param
 
 
 class ConvNetwork(ModalNetwork):
@@ -46,6 +65,20 @@ class ConvNetwork(ModalNetwork):
 
     input_dim: tuple[int, int, int] = (1, 28, 28)
     accuracy_batch_size = 100
+
+    @property
+    def input_features(self) -> int:
+        c, h, w = self.input_dim
+        return c * h * w
+
+    def check_inputs(self, x: Any) -> Any:
+        """Images (N, C, H, W) of input_dim, or the same flattened to (N, C*H*W)."""
+        x = super().check_inputs(x)
+        if x.ndim not in (2, 4) or (x.ndim == 4 and tuple(x.shape[1:]) != self.input_dim):
+            raise NnxpError(f"inputs of shape {tuple(x.shape)} do not fit this net: pass images "
+                            f"(N, {', '.join(map(str, self.input_dim))}) or rows "
+                            f"(N, {self.input_features})")
+        return x
 
     def predict(self, x: Any, train_flg: bool | None = None) -> Any:
         """Scores for images (N, C, H, W); flattened rows (N, C*H*W) are reshaped first."""
@@ -83,15 +116,19 @@ class SimpleConvNet(ConvNetwork):
         super().__init__(backend, dtype)
         self.input_dim = _input_dim(input_dim)
         self.conv_param = _conv_param(conv_param, SIMPLE_CONV_PARAM)
-        self.hidden_size, self.output_size = int(hidden_size), int(output_size)
-        self.weight_init_std = weight_init_std
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.output_size = positive_int("output_size", output_size)
+        self.weight_init_std = check_init_std(weight_init_std)
         channels, height, width = self.input_dim
         num, size = self.conv_param["filter_num"], self.conv_param["filter_size"]
         pad, stride = self.conv_param["pad"], self.conv_param["stride"]
         conv_h = conv_output_size(height, size, stride, pad)
         conv_w = conv_output_size(width, size, stride, pad)
         pool_output_size = num * conv_output_size(conv_h, 2, 2) * conv_output_size(conv_w, 2, 2)
-
+        check_param_memory([(num, channels, size, size), (num,),
+                            (pool_output_size, self.hidden_size), (self.hidden_size,),
+                            (self.hidden_size, self.output_size), (self.output_size,)],
+                           self.dtype)
         be, rng = self.backend, self.backend.rng(seed)
         fan_in = channels * size * size
         conv = Convolution(
@@ -156,11 +193,27 @@ class DeepConvNet(ConvNetwork):
         self.conv_params = [
             _conv_param(p, default) for p, default in zip(given, DEEP_CONV_PARAMS, strict=True)
         ]
-        self.hidden_size, self.output_size = int(hidden_size), int(output_size)
-        self.dropout_ratio = float(dropout_ratio)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.output_size = positive_int("output_size", output_size)
+        self.dropout_ratio = dropout_fraction(dropout_ratio)
+
+        channels, height, width = self.input_dim
+        shapes: list[tuple[int, ...]] = []
+        for i, p in enumerate(self.conv_params, 1):
+            num, size = p["filter_num"], p["filter_size"]
+            shapes += [(num, channels, size, size), (num,)]
+            height = conv_output_size(height, size, p["stride"], p["pad"])
+            width = conv_output_size(width, size, p["stride"], p["pad"])
+            if i % 2 == 0:
+                height, width = conv_output_size(height, 2, 2), conv_output_size(width, 2, 2)
+            channels = num
+        flat = channels * height * width
+        check_param_memory([*shapes, (flat, self.hidden_size), (self.hidden_size,),
+                            (self.hidden_size, self.output_size), (self.output_size,)],
+                           self.dtype)
 
         be, rng = self.backend, self.backend.rng(seed)
-        channels, height, width = self.input_dim
+        channels = self.input_dim[0]
         slots: dict[str, tuple[Any, str]] = {}
         for i, p in enumerate(self.conv_params, 1):
             num, size = p["filter_num"], p["filter_size"]
@@ -169,15 +222,11 @@ class DeepConvNet(ConvNetwork):
                 self._weights(rng, (num, channels, size, size), std),
                 be.zeros((num,)), p["stride"], p["pad"],
             )
-            height = conv_output_size(height, size, p["stride"], p["pad"])
-            width = conv_output_size(width, size, p["stride"], p["pad"])
             self.layers += [conv, Relu()]
             if i % 2 == 0:
-                height, width = conv_output_size(height, 2, 2), conv_output_size(width, 2, 2)
                 self.layers.append(Pooling(2, 2, stride=2))
             slots[f"W{i}"], slots[f"b{i}"] = (conv, "W"), (conv, "b")
             channels = num
-        flat = channels * height * width
         affine7 = Affine(
             self._weights(rng, (flat, self.hidden_size), init_std("he", flat)),
             be.zeros((self.hidden_size,)),
@@ -206,11 +255,11 @@ class DeepConvNet(ConvNetwork):
 
 
 def _input_dim(input_dim: Sequence[int]) -> tuple[int, int, int]:
-    """input_dim as a (C, H, W) tuple of ints, or a one-line NnxpError."""
-    dims = tuple(int(d) for d in input_dim)
-    if len(dims) != 3 or min(dims) < 1:
-        raise NnxpError(f"input_dim must be (channels, height, width), got {tuple(input_dim)!r}")
-    return dims  # type: ignore[return-value]
+    """input_dim as a (C, H, W) tuple of positive ints, or a one-line NnxpError."""
+    if not isinstance(input_dim, list | tuple) or len(input_dim) != 3:
+        raise NnxpError(f"input_dim must be (channels, height, width), got {input_dim!r:.60}")
+    c, h, w = (positive_int("each of input_dim", d) for d in input_dim)
+    return c, h, w
 
 
 MODELS.update({"simple-conv": SimpleConvNet, "deep-conv": DeepConvNet})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnxp.backend import array_namespace, device, fusable
+from nnxp.backend import array_namespace, device, fusable, size
+from nnxp.errors import NnxpError
 
 CROSS_ENTROPY_DELTA = 1e-7
 """The book's guard against log(0) in cross_entropy_error."""
@@ -67,6 +68,53 @@ def one_hot(t: Any, num_classes: int, dtype: Any) -> Any:
     return xp.astype(t[..., None] == classes, dtype)
 
 
+def check_labels(t: Any, scores_shape: tuple[int, ...]) -> Any:
+    """t as the losses take it, for scores of ``scores_shape`` ((N, C), or (C,) for one sample).
+
+    One-hot means t has the scores' shape (the book's rule); anything else must be integer
+    class labels, one per sample: shape (N,), or (N, 1) as the book's ch07 check passes them
+    (returned as (N,)). Float labels that are not one-hot are refused rather than truncated.
+    Reads no values (no device sync): :func:`check_label_range` checks the classes.
+    """
+    xp = array_namespace(t)
+    shape, scores_shape = tuple(t.shape), tuple(scores_shape)
+    if len(scores_shape) not in (1, 2):
+        raise NnxpError(f"scores must be (N, classes) or (classes,), got shape {scores_shape}; "
+                        "flatten them first")
+    kinds = "real floating", "integral", "bool"
+    if shape == scores_shape:
+        if not xp.isdtype(t.dtype, kinds):
+            raise NnxpError(f"one-hot labels must hold real numbers, got dtype {t.dtype}; "
+                            "pass rows of 0s and 1s")
+        return t
+    samples = scores_shape[:-1]
+    if shape != samples and shape != (*samples, 1):
+        raise NnxpError(
+            f"labels of shape {shape} do not fit scores of shape {scores_shape}: pass integer "
+            f"class labels of shape {samples} or one-hot rows of shape {scores_shape}"
+        )
+    if not xp.isdtype(t.dtype, "integral"):
+        raise NnxpError(
+            f"class labels must be integers, got dtype {t.dtype} (floats would be truncated); "
+            f"pass t.astype(int), or one-hot rows of shape {scores_shape}"
+        )
+    return t if shape == samples else xp.reshape(t, samples)
+
+
+def check_label_range(t: Any, classes: int) -> None:
+    """Refuse integer class labels outside [0, classes). Reads two values: a device sync, so
+    nets call it once per public call, and the Trainer once for its whole label arrays."""
+    xp = array_namespace(t)
+    if not xp.isdtype(t.dtype, "integral") or size(t) == 0:
+        return
+    low, high = int(xp.min(t)), int(xp.max(t))
+    if low < 0 or high >= classes:
+        raise NnxpError(
+            f"class labels must lie in [0, {classes}) for {classes} classes, got labels from "
+            f"{low} to {high}; fix the labels or the net's output size"
+        )
+
+
 def cross_entropy_error(y: Any, t: Any) -> Any:
     """Batch-averaged cross entropy of probabilities y against labels t.
 
@@ -74,6 +122,7 @@ def cross_entropy_error(y: Any, t: Any) -> Any:
     labels (one fewer axis). Both forms give the book's value: -sum(t * log(y + 1e-7)) / N.
     """
     xp = array_namespace(y, t)
+    t = check_labels(t, tuple(y.shape))
     if y.ndim == 1:
         one_hot_row = tuple(t.shape) == tuple(y.shape)
         y = xp.reshape(y, (1, -1))
@@ -99,6 +148,7 @@ def softmax_cross_entropy(x: Any, t: Any) -> Any:
 def softmax_and_cross_entropy(x: Any, t: Any) -> tuple[Any, Any]:
     """(softmax(x), softmax_cross_entropy(x, t)) from one exponential of the scores."""
     xp = array_namespace(x, t)
+    t = check_labels(t, tuple(x.shape))
     if x.ndim == 1:
         one_hot_row = tuple(t.shape) == tuple(x.shape)
         y, loss = softmax_and_cross_entropy(

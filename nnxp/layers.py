@@ -11,8 +11,20 @@ from typing import Any
 
 from nnxp.backend import array_namespace, backend_of, device, host_rng
 from nnxp.errors import NnxpError
-from nnxp.functions import sigmoid, softmax_and_cross_entropy, softmax_cross_entropy_grad
+from nnxp.functions import (
+    check_labels,
+    sigmoid,
+    softmax_and_cross_entropy,
+    softmax_cross_entropy_grad,
+)
 from nnxp.ops import batch_sum, relu_and_mask, zero_where
+
+
+def require_forward(layer: Any, cached: Any) -> None:
+    """Refuse a backward before any forward (nothing cached to differentiate)."""
+    if cached is None:
+        raise NnxpError(f"{type(layer).__name__}: backward called before forward; call "
+                        "forward first (a net's gradient() does both)")
 
 
 class MulLayer:
@@ -29,6 +41,7 @@ class MulLayer:
 
     def backward(self, dout: Any) -> tuple[Any, Any]:
         """Gradients for x and y: the upstream gradient times the other input."""
+        require_forward(self, self.x)
         return dout * self.y, dout * self.x
 
 
@@ -54,6 +67,7 @@ class Relu:
         return out
 
     def backward(self, dout: Any) -> Any:
+        require_forward(self, self.mask)
         return zero_where(self.mask, dout)
 
 
@@ -68,6 +82,7 @@ class Sigmoid:
         return self.out
 
     def backward(self, dout: Any) -> Any:
+        require_forward(self, self.out)
         return dout * (1.0 - self.out) * self.out
 
 
@@ -112,6 +127,7 @@ class Affine:
     def backward_params(self, dout: Any) -> None:
         """dW and db alone: all a net's first layer needs, since no one asks for the gradient
         of the data (skipping dx saves a third of that layer's multiplications)."""
+        require_forward(self, self.x)
         self.dW = self.x.T @ dout
         self.db = batch_sum(dout)
 
@@ -130,11 +146,12 @@ class SoftmaxWithLoss:
         self.t = None
 
     def forward(self, x: Any, t: Any) -> Any:
-        self.t = t
+        self.t = t = check_labels(t, tuple(x.shape))
         self.y, self.loss = softmax_and_cross_entropy(x, t)
         return self.loss
 
     def backward(self, dout: Any = 1) -> Any:
+        require_forward(self, self.y)
         dx = softmax_cross_entropy_grad(self.y, self.t)
         return dx if isinstance(dout, int | float) and dout == 1 else dx * dout
 
@@ -169,6 +186,7 @@ class Dropout:
         return xp.where(self.mask, x, 0.0)
 
     def backward(self, dout: Any) -> Any:
+        require_forward(self, self.mask)
         xp = array_namespace(dout)
         return xp.where(self.mask, dout, 0.0)
 
@@ -237,6 +255,7 @@ class BatchNormalization:
 
     def backward(self, dout: Any) -> Any:
         """dx in the input's shape; dgamma and dbeta as attributes (the book's formulas)."""
+        require_forward(self, self.xn)
         xp = array_namespace(dout)
         if dout.ndim != 2:
             dout = xp.reshape(dout, (dout.shape[0], -1))

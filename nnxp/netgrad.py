@@ -53,7 +53,7 @@ def affine_chain(net: Any) -> AffineChain | None:
 
     if not isinstance(net, Network) or type(net.last_layer) is not SoftmaxWithLoss:
         return None
-    if type(net).loss is not Network.loss or type(net).predict is not Network.predict:
+    if type(net)._loss is not Network._loss or type(net).predict is not Network.predict:
         return None
     layers = net.layers
     affines = layers[0::2]
@@ -84,14 +84,15 @@ def affine_chain(net: Any) -> AffineChain | None:
 
 def generic_numerical_gradient(net: Any, x: Any, t: Any) -> dict[str, Any]:
     """The book's loop: each parameter element moved by +-h through ``net.params``, the
-    whole loss recomputed each time (slow: two forward passes per parameter)."""
+    whole loss recomputed each time (slow: two forward passes per parameter). x and t are
+    a batch ``net.check_batch`` has passed: the loss is evaluated without checks."""
     x = net.backend.adopt(x, net.dtype)
     t = net.backend.adopt(t, net.dtype)
     grads = {}
     for key in net.params:
         param = net.params[key]
         grad = central_difference(
-            lambda _p: net.loss(x, t),
+            lambda _p: net._loss(x, t),
             param,
             on_change=lambda p, key=key: net.params.__setitem__(key, p),
         )
@@ -240,7 +241,8 @@ def resolve_method(net: Any, method: str = "auto") -> str:
 
 
 def numerical_gradient(net: Any, x: Any, t: Any, method: str = "auto") -> dict[str, Any]:
-    """Gradients of ``net.loss(x, t)`` for every parameter by central differences.
+    """Gradients of ``net.loss(x, t)`` for every parameter by central differences, for a
+    batch ``net.check_batch`` has passed (``net.numerical_gradient`` checks it first).
 
     ``method``: "auto" (jit for NumPy nets the kernels cover, vectorized for such nets on
     other backends, generic otherwise), or one path by name. The result holds arrays of the

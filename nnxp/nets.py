@@ -8,13 +8,14 @@ gives the layer's array, assigning replaces it, so optimizers work on every back
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, MutableMapping
+import numbers
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any
 
 from nnxp import netgrad
 from nnxp.backend import Backend, get_backend
 from nnxp.errors import NnxpError
-from nnxp.functions import identity_function, sigmoid
+from nnxp.functions import check_label_range, check_labels, identity_function, sigmoid
 from nnxp.layers import (
     Affine,
     BatchNormalization,
@@ -24,6 +25,7 @@ from nnxp.layers import (
     Sigmoid,
     SoftmaxWithLoss,
 )
+from nnxp.limits import check_memory
 
 ACTIVATIONS: dict[str, type] = {"relu": Relu, "sigmoid": Sigmoid, "identity": Identity}
 
@@ -50,20 +52,90 @@ def forward(network: dict[str, Any], x: Any) -> Any:
     return identity_function(z2 @ W3 + b3)
 
 
+def _show(value: Any) -> str:
+    """A value for an error message: its repr, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def positive_int(name: str, value: Any) -> int:
+    """value as an int if it is an integer >= 1 (bools refused), else a one-line NnxpError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise NnxpError(f"{name} must be a positive integer, got {_show(value)}")
+    return int(value)
+
+
+def non_negative_int(name: str, value: Any) -> int:
+    """value as an int if it is an integer >= 0 (bools refused), else a one-line NnxpError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise NnxpError(f"{name} must be an integer >= 0, got {_show(value)}")
+    return int(value)
+
+
+def positive_ints(name: str, values: Any) -> list[int]:
+    """A list or tuple of positive integers (hidden sizes), as a list of ints."""
+    if not isinstance(values, list | tuple):
+        raise NnxpError(f"{name} must be a list of positive integers, got {_show(values)}")
+    return [positive_int(f"each of {name}", v) for v in values]
+
+
+def real_number(name: str, value: Any, low: float = -math.inf, high: float = math.inf,
+                rule: str = "a finite number") -> float:
+    """value as a float if it is a finite real in [low, high), else a one-line NnxpError."""
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
+          and math.isfinite(value) and low <= value < high)
+    if not ok:
+        raise NnxpError(f"{name} must be {rule}, got {_show(value)}")
+    return float(value)
+
+
+def flag(name: str, value: Any) -> bool:
+    """value if it is True or False, else a one-line NnxpError (no truthiness guessing)."""
+    if not isinstance(value, bool):
+        raise NnxpError(f"{name} must be True or False, got {_show(value)}")
+    return value
+
+
+def check_activation(activation: Any) -> str:
+    """activation if it names one of ACTIVATIONS, else a one-line NnxpError."""
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise NnxpError(
+            f"unknown activation {_show(activation)}: use one of {', '.join(ACTIVATIONS)}"
+        )
+    return activation
+
+
+def check_init_std(weight_init_std: Any) -> float | str:
+    """weight_init_std if it is a finite number > 0 or a name init_std knows."""
+    if isinstance(weight_init_std, str):
+        if weight_init_std.lower() not in ("he", "relu", "xavier", "sigmoid"):
+            raise NnxpError(f"unknown weight_init_std {_show(weight_init_std)}: use a number, "
+                            "'he' or 'xavier'")
+        return weight_init_std
+    std = real_number("weight_init_std", weight_init_std,
+                      rule="a finite number > 0 or 'he'/'xavier'")
+    if std <= 0:
+        raise NnxpError(f"weight_init_std must be a finite number > 0 or 'he'/'xavier', "
+                        f"got {_show(weight_init_std)}")
+    return std
+
+
+def check_param_memory(shapes: Sequence[tuple[int, ...]], dtype: str) -> None:
+    """Refuse (NnxpError) parameters of ``shapes`` that would not fit in memory, before any
+    is drawn: each is drawn on the host in float64, then cast and moved."""
+    counts = [math.prod(shape) for shape in shapes]
+    itemsize = 8 if dtype == "float64" else 4
+    nbytes = sum(counts) * itemsize + max(counts, default=0) * (8 + itemsize)
+    check_memory(nbytes, "the net's parameters", "use smaller layer sizes")
+
+
 def init_std(weight_init_std: float | str, fan_in: int) -> float:
     """The standard deviation of initial weights: a number, or "he"/"relu" (sqrt(2/n)) or
     "xavier"/"sigmoid" (sqrt(1/n)) for a layer with n inputs, as the book's MultiLayerNet."""
+    weight_init_std = check_init_std(weight_init_std)
     if isinstance(weight_init_std, str):
         name = weight_init_std.lower()
-        if name in ("he", "relu"):
-            return math.sqrt(2.0 / fan_in)
-        if name in ("xavier", "sigmoid"):
-            return math.sqrt(1.0 / fan_in)
-        raise NnxpError(
-            f"unknown weight_init_std {weight_init_std!r}: use a number, 'he' or 'xavier'"
-        )
-    if not weight_init_std > 0:
-        raise NnxpError(f"weight_init_std must be > 0, got {weight_init_std!r}")
+        return math.sqrt((2.0 if name in ("he", "relu") else 1.0) / fan_in)
     return float(weight_init_std)
 
 
@@ -135,10 +207,9 @@ class Network:
         self, sizes: list[int], activation: str, weight_init_std: float | str, seed: int | None
     ) -> None:
         """Affine layers between consecutive sizes, the activation between them."""
-        if activation not in ACTIVATIONS:
-            raise NnxpError(
-                f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
-            )
+        check_activation(activation)
+        check_init_std(weight_init_std)
+        check_param_memory(_affine_shapes(sizes), self.dtype)
         be = self.backend
         rng = be.rng(seed)
         slots: dict[str, tuple[Any, str]] = {}
@@ -152,6 +223,47 @@ class Network:
             if i < len(sizes) - 1:
                 self.layers.append(ACTIVATIONS[activation]())
         self.params = ParamMap(slots)
+
+    @property
+    def classes(self) -> int:
+        """Scores per sample: the width of the last weighted layer (the output size)."""
+        for layer in reversed(self.layers):
+            W = getattr(layer, "W", None)
+            if W is not None:
+                return int(W.shape[-1])
+        raise NnxpError("this net has no weighted layer, so no classes; build it with layers")
+
+    @property
+    def input_features(self) -> int:
+        """Numbers per sample the first layer takes (the input size)."""
+        return int(self.layers[0].W.shape[0])
+
+    def check_inputs(self, x: Any) -> Any:
+        """x as this net takes it: a batch (N, features...) of real numbers on its backend, in
+        its dtype (integer images are cast). A one-line NnxpError for anything else."""
+        x = self.backend.adopt(x, self.dtype)
+        xp = self.backend.xp
+        shape = tuple(int(d) for d in x.shape)
+        if len(shape) < 2 or math.prod(shape[1:]) != self.input_features:
+            raise NnxpError(f"inputs of shape {shape} do not fit this net, which takes batches "
+                            f"of {self.input_features} numbers per sample: pass shape "
+                            f"(N, {self.input_features})")
+        if not xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
+            raise NnxpError(f"inputs must be real numbers, got dtype {x.dtype}")
+        if not xp.isdtype(x.dtype, "real floating"):
+            x = xp.astype(x, self.backend.float_dtype(self.dtype))
+        return x
+
+    def check_batch(self, x: Any, t: Any) -> tuple[Any, Any]:
+        """(x, t) checked as every public method takes them: inputs by :meth:`check_inputs`,
+        labels one-hot or integer classes in range (checked before they are moved; reading
+        their range is one device sync), both on this net's backend."""
+        x = self.check_inputs(x)
+        if not hasattr(t, "shape"):
+            t = self.backend.adopt(t)
+        t = check_labels(t, (int(x.shape[0]), self.classes))
+        check_label_range(t, self.classes)
+        return x, self.backend.adopt(t, self.dtype)
 
     def predict(self, x: Any, train_flg: bool | None = None) -> Any:
         """The output layer's scores (before softmax), as the book's layered nets return.
@@ -169,9 +281,16 @@ class Network:
         return x
 
     def loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Any:
-        """Cross-entropy of the softmax of predict(x) against t, plus any weight decay."""
+        """Cross-entropy of the softmax of predict(x) against t, plus any weight decay.
+
+        t is one-hot rows (x's batch by the classes) or integer class labels, (N,) or (N, 1).
+        """
+        return self._loss(*self.check_batch(x, t), train_flg)
+
+    def _loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Any:
+        """loss() for a batch check_batch has passed (no label checks, no device sync)."""
         y = self.predict(x, train_flg)
-        loss = self.last_layer.forward(y, self.backend.adopt(t, self.dtype))
+        loss = self.last_layer.forward(y, t)
         if self.weight_decay_lambda:
             xp = self.backend.xp
             for key in self.params:
@@ -188,9 +307,10 @@ class Network:
         Predicts ``batch_size`` samples at a time (default: accuracy_batch_size) to bound
         memory; the hits are summed on the device and read once.
         """
+        if batch_size is not None:
+            batch_size = positive_int("batch_size", batch_size)
         xp = self.backend.xp
-        x = self.backend.adopt(x, self.dtype)
-        t = self.backend.adopt(t, self.dtype)
+        x, t = self.check_batch(x, t)
         if t.ndim != 1:
             t = xp.argmax(t, axis=1)
         n = int(x.shape[0])
@@ -207,7 +327,11 @@ class Network:
 
     def gradient(self, x: Any, t: Any) -> dict[str, Any]:
         """Gradients of loss(x, t) for every parameter, by backpropagation (training mode)."""
-        self.loss(x, t, train_flg=True)
+        return self._gradient(*self.check_batch(x, t))
+
+    def _gradient(self, x: Any, t: Any) -> dict[str, Any]:
+        """gradient() for a batch check_batch has passed (no label checks, no device sync)."""
+        self._loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
         for layer in reversed(self.layers[1:]):
             dout = layer.backward(dout)
@@ -231,7 +355,30 @@ class Network:
         other backends, else the generic loop ("generic", "jit", "vectorized" force one).
         The fast paths compute in float64 and return the net's dtype; see nnxp.netgrad.
         """
+        return self._numerical_gradient(*self.check_batch(x, t), method)
+
+    def _numerical_gradient(self, x: Any, t: Any, method: str = "auto") -> dict[str, Any]:
+        """numerical_gradient() for a batch check_batch has passed."""
         return netgrad.numerical_gradient(self, x, t, method)
+
+
+def _affine_shapes(sizes: Sequence[int]) -> list[tuple[int, ...]]:
+    """The shapes of the weights and biases of Affine layers between consecutive sizes."""
+    shapes: list[tuple[int, ...]] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        shapes += [(fan_in, fan_out), (fan_out,)]
+    return shapes
+
+
+def _decay(weight_decay_lambda: Any) -> float:
+    """weight_decay_lambda as a float if finite and >= 0, else a one-line NnxpError."""
+    return real_number("weight_decay_lambda", weight_decay_lambda, 0.0,
+                       rule="a finite number >= 0 (0: no decay)")
+
+
+def dropout_fraction(dropout_ratio: Any) -> float:
+    """dropout_ratio as a float if in [0, 1), else a one-line NnxpError."""
+    return real_number("dropout_ratio", dropout_ratio, 0.0, 1.0, rule="a number in [0, 1)")
 
 
 class TwoLayerNet(Network):
@@ -253,8 +400,11 @@ class TwoLayerNet(Network):
         seed: int | None = None,
     ) -> None:
         super().__init__(backend, dtype)
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.output_size = positive_int("output_size", output_size)
         self.weight_init_std, self.activation = weight_init_std, activation
+        input_size, hidden_size, output_size = self.input_size, self.hidden_size, self.output_size
         self._affine_stack([input_size, hidden_size, output_size], activation, weight_init_std, seed)
 
 
@@ -280,11 +430,12 @@ class MultiLayerNet(Network):
         seed: int | None = None,
     ) -> None:
         super().__init__(backend, dtype)
-        self.input_size, self.output_size = input_size, output_size
-        self.hidden_size_list = [int(n) for n in hidden_size_list]
+        self.input_size = positive_int("input_size", input_size)
+        self.output_size = positive_int("output_size", output_size)
+        self.hidden_size_list = positive_ints("hidden_size_list", hidden_size_list)
         self.activation, self.weight_init_std = activation, weight_init_std
-        self.weight_decay_lambda = float(weight_decay_lambda)
-        sizes = [input_size, *self.hidden_size_list, output_size]
+        self.weight_decay_lambda = _decay(weight_decay_lambda)
+        sizes = [self.input_size, *self.hidden_size_list, self.output_size]
         self._affine_stack(sizes, activation, weight_init_std, seed)
 
 
@@ -292,10 +443,10 @@ class MultiLayerNet(Network):
 class ModalNetwork(Network):
     """A net with layers that act differently in training (Dropout, BatchNormalization).
 
-    Its numerical gradient differentiates the training-mode loss, the function gradient()
-    differentiates, as the book's MultiLayerNetExtend does; running statistics (``buffers``)
-    are restored afterwards. Dropout masks must be held for the two to agree:
-    ``keep_dropout_masks()`` before calling gradient() and numerical_gradient().
+    Its numerical gradient differentiates the function gradient() differentiates, as the
+    book's MultiLayerNetExtend does: the training-mode loss, each Dropout layer holding the
+    mask its last forward drew (gradient()'s, or a training step's), running statistics
+    (``buffers``) restored afterwards. ``keep_dropout_masks()`` holds the masks beyond that.
     """
 
     def __init__(self, backend: str | Backend, dtype: str) -> None:
@@ -308,13 +459,18 @@ class ModalNetwork(Network):
             if isinstance(layer, Dropout):
                 layer.keep_mask = keep
 
-    def numerical_gradient(self, x: Any, t: Any, method: str = "auto") -> dict[str, Any]:
+    def _numerical_gradient(self, x: Any, t: Any, method: str = "auto") -> dict[str, Any]:
+        dropouts = [layer for layer in self.layers if isinstance(layer, Dropout)]
+        kept = [layer.keep_mask for layer in dropouts]
         saved = dict(self.buffers.items())
         self.train_flg = True
+        self.keep_dropout_masks()
         try:
-            return super().numerical_gradient(x, t, method)
+            return super()._numerical_gradient(x, t, method)
         finally:
             self.train_flg = False
+            for layer, keep in zip(dropouts, kept, strict=True):
+                layer.keep_mask = keep
             for key, value in saved.items():
                 self.buffers[key] = value
 
@@ -348,19 +504,21 @@ class MultiLayerNetExtend(ModalNetwork):
         seed: int | None = None,
     ) -> None:
         super().__init__(backend, dtype)
-        if activation not in ACTIVATIONS:
-            raise NnxpError(
-                f"unknown activation {activation!r}: use one of {', '.join(ACTIVATIONS)}"
-            )
-        self.input_size, self.output_size = input_size, output_size
-        self.hidden_size_list = [int(n) for n in hidden_size_list]
-        self.activation, self.weight_init_std = activation, weight_init_std
-        self.weight_decay_lambda = float(weight_decay_lambda)
-        self.use_dropout, self.dropout_ratio = bool(use_dropout), float(dropout_ratio)
-        self.use_batchnorm = bool(use_batchnorm)
+        self.activation = check_activation(activation)
+        self.input_size = positive_int("input_size", input_size)
+        self.output_size = positive_int("output_size", output_size)
+        self.hidden_size_list = positive_ints("hidden_size_list", hidden_size_list)
+        self.weight_init_std = check_init_std(weight_init_std)
+        self.weight_decay_lambda = _decay(weight_decay_lambda)
+        self.use_dropout = flag("use_dropout", use_dropout)
+        self.dropout_ratio = dropout_fraction(dropout_ratio)
+        self.use_batchnorm = flag("use_batchnorm", use_batchnorm)
         be, xp = self.backend, self.backend.xp
+        sizes = [self.input_size, *self.hidden_size_list, self.output_size]
+        norm_shapes = [(n,) for n in self.hidden_size_list for _ in range(4)]
+        check_param_memory(_affine_shapes(sizes) + (norm_shapes if self.use_batchnorm else []),
+                           self.dtype)
         rng = be.rng(seed)
-        sizes = [input_size, *self.hidden_size_list, output_size]
         slots: dict[str, tuple[Any, str]] = {}
         buffers: dict[str, tuple[Any, str]] = {}
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), 1):

@@ -10,6 +10,7 @@ dtype and device; hyperparameters are Python floats, so a float32 net stays floa
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from nnxp.backend import array_namespace, device
@@ -17,9 +18,16 @@ from nnxp.errors import NnxpError
 from nnxp.ops import subtract_scaled
 
 
+def _real(name: str, value: Any, rule: str) -> float:
+    """value as a Python float if it is a finite real number (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise NnxpError(f"{name} must be {rule}, got {value!r:.60}")
+    return float(value)
+
+
 def _positive(name: str, value: float) -> float:
-    """value as a Python float if it is > 0, else a one-line NnxpError."""
-    value = float(value)
+    """value as a Python float if it is finite and > 0, else a one-line NnxpError."""
+    value = _real(name, value, "a finite number (> 0)")
     if not value > 0:
         raise NnxpError(f"{name} must be > 0, got {value!r}")
     return value
@@ -27,7 +35,7 @@ def _positive(name: str, value: float) -> float:
 
 def _fraction(name: str, value: float) -> float:
     """value as a Python float if 0 <= value < 1, else a one-line NnxpError."""
-    value = float(value)
+    value = _real(name, value, "a number in [0, 1)")
     if not 0.0 <= value < 1.0:
         raise NnxpError(f"{name} must be in [0, 1), got {value!r}")
     return value

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from nnxp.errors import NnxpError
+from nnxp.functions import check_label_range, check_labels
 from nnxp.optim import get_optimizer
 
 SAMPLINGS: tuple[str, ...] = ("shuffle", "replace")
@@ -85,16 +86,9 @@ class Trainer:
 
         self.network = network
         be = self.backend = network.backend
-        dtype = network.dtype
-        self.x_train = be.adopt(x_train, dtype)
-        self.x_test = be.adopt(x_test, dtype)
-        self.t_train = self._labels(t_train)
-        self.t_test = self._labels(t_test)
+        self.x_train, self.t_train = self._batch(x_train, t_train)
+        self.x_test, self.t_test = self._batch(x_test, t_test)
         self.train_size = int(self.x_train.shape[0])
-        if int(self.t_train.shape[0]) != self.train_size or int(self.x_test.shape[0]) != int(
-            self.t_test.shape[0]
-        ):
-            raise NnxpError("inputs and labels differ in length; pass matching x and t")
 
         if not isinstance(mini_batch_size, int) or mini_batch_size < 1:
             raise NnxpError(f"mini-batch size must be a positive integer, got {mini_batch_size!r}")
@@ -120,7 +114,10 @@ class Trainer:
         self.epochs = math.ceil(self.max_iter / self.iter_per_epoch)
 
         self.optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
-        self.optimizer_param = dict({"lr": 0.01} if optimizer_param is None else optimizer_param)
+        if optimizer_param is None:
+            lr = 0.01 if isinstance(optimizer, str) else getattr(optimizer, "lr", None)
+            optimizer_param = {} if lr is None else {"lr": lr}
+        self.optimizer_param = dict(optimizer_param)
         self.optimizer = (
             get_optimizer(optimizer, **self.optimizer_param)
             if isinstance(optimizer, str)
@@ -152,16 +149,26 @@ class Trainer:
         self.step_seconds = 0.0
         self._pending: list[Any] = []
 
-    def _labels(self, t: Any) -> Any:
-        """Labels on the device as int64 class indices (one-hot rows are reduced once)."""
-        be = self.backend
+    def _batch(self, x: Any, t: Any) -> tuple[Any, Any]:
+        """Inputs and labels checked once, here, as the net's public methods check them (the
+        labels' range on the host, before they are moved), so the steps need no checks: the
+        labels as int64 class indices on the device (one-hot rows are reduced once)."""
+        net, be = self.network, self.backend
+        x = net.check_inputs(x)
+        if isinstance(t, list | tuple):
+            t = np.asarray(t)
+        if hasattr(t, "shape") and t.ndim >= 1 and int(t.shape[0]) != int(x.shape[0]):
+            raise NnxpError(f"{int(x.shape[0])} inputs but {int(t.shape[0])} labels; pass one "
+                            "label per input")
+        t = check_labels(t, (int(x.shape[0]), net.classes))
+        check_label_range(t, net.classes)
         if isinstance(t, np.ndarray) and t.ndim == 2:
             t = np.argmax(t, axis=1)
         t = be.adopt(t)
         xp = be.xp
         if t.ndim == 2:
             t = xp.argmax(t, axis=1)
-        return xp.astype(t, xp.int64) if t.dtype != xp.int64 else t
+        return x, xp.astype(t, xp.int64) if t.dtype != xp.int64 else t
 
     @property
     def history(self) -> dict[str, Any]:
@@ -190,12 +197,12 @@ class Trainer:
         """One update on a batch; returns its loss before the update, as a device scalar."""
         net = self.network
         if self.gradient == "backprop":
-            grads = net.gradient(x_batch, t_batch)
+            grads = net._gradient(x_batch, t_batch)
             loss = net.last_layer.loss
         else:
-            net.loss(x_batch, t_batch)
+            net._loss(x_batch, t_batch, train_flg=True)  # draws the masks the gradient holds
             loss = net.last_layer.loss
-            grads = net.numerical_gradient(x_batch, t_batch)
+            grads = net._numerical_gradient(x_batch, t_batch)
         self.optimizer.update(net.params, grads)
         return loss
 
@@ -338,7 +345,7 @@ class Trainer:
             )
 
     def _advice(self) -> str:
-        lr = self.optimizer_param.get("lr")
+        lr = getattr(self.optimizer, "lr", None)
         now = f" (now {lr:g})" if isinstance(lr, int | float) else ""
         return f"lower the learning rate{now} or check the data"
 

@@ -6,7 +6,8 @@ calls than the references (ufunc reductions instead of np.sum's Python wrapper, 
 entries picked by indexing instead of a one-hot product, results computed into the arrays
 just made); on large ones they avoid np.where, which is ten times slower than a product on
 an unpredictable mask. Each returns its reference's values, or NotImplemented for inputs it
-does not handle. The Numba loops of :mod:`nnxp.fused.numba_kernels` go further.
+does not handle. Labels are indexed as given: the nets check their range at the boundary.
+The Numba loops of :mod:`nnxp.fused.numba_kernels` go further.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def softmax_and_cross_entropy(x: Any, t: Any) -> Any:
     """(softmax(x), mean cross-entropy) for a batch of scores and integer labels."""
     if (
         type(x) is not np.ndarray or type(t) is not np.ndarray or x.ndim != 2 or t.ndim != 1
-        or x.dtype not in _FLOATS or t.dtype.kind not in "iu"
+        or x.dtype not in _FLOATS or t.dtype.kind not in "iu" or t.shape[0] != x.shape[0]
     ):
         return NotImplemented
     n = x.shape[0]
@@ -66,7 +67,7 @@ def softmax_cross_entropy_grad(y: Any, t: Any) -> Any:
     compared in place of built (a label out of range subtracts nothing, as in the reference)."""
     if (
         type(y) is not np.ndarray or type(t) is not np.ndarray or y.ndim != 2 or t.ndim != 1
-        or y.dtype not in _FLOATS or t.dtype.kind not in "iu"
+        or y.dtype not in _FLOATS or t.dtype.kind not in "iu" or t.shape[0] != y.shape[0]
     ):
         return NotImplemented
     dx = y - (t[:, None] == np.arange(y.shape[1]))
