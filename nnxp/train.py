@@ -82,7 +82,7 @@ class Trainer:
         plot_path: str | Path | None = None,
         out: TextIO | None = None,
     ) -> None:
-        from nnxp.io import check_writable
+        from nnxp.files import distinct_outputs
 
         self.network = network
         be = self.backend = network.backend
@@ -129,10 +129,12 @@ class Trainer:
         self.progress = progress and verbose
         self.sampling, self.gradient, self.seed = sampling, gradient, seed
         self.rng = be.rng(seed)
-        self.save_path = check_writable(save_path, "model") if save_path else None
+        distinct_outputs({"save_path": save_path, "metrics_path": metrics_path,
+                          "plot_path": plot_path})
+        self.save_path = Path(save_path) if save_path is not None else None
         self.save_info = dict(save_info or {})
-        self.metrics_path = check_writable(metrics_path, "metrics") if metrics_path else None
-        self.plot_path = check_writable(plot_path, "plot") if plot_path else None
+        self.metrics_path = Path(metrics_path) if metrics_path is not None else None
+        self.plot_path = Path(plot_path) if plot_path is not None else None
         if self.plot_path is not None:
             from nnxp.plot import require_matplotlib
 

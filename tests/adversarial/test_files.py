@@ -224,3 +224,17 @@ def test_output_path_checks_in_the_library(tmp_path):
         files.atomic_write_text(os.devnull, "x")
     assert files.output_path(tmp_path / "ok") == tmp_path / "ok"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_trainer_refuses_two_outputs_on_one_file(tmp_path):
+    from nnxp.nets import TwoLayerNet
+    from nnxp.train import Trainer
+    from tests.blobs import blobs
+
+    (x, t), (xt, tt) = blobs(n_train=100, n_test=20, features=8, classes=3)
+    net = TwoLayerNet(8, 5, 3, backend="numpy", seed=0)
+    with pytest.raises(NnxpError, match="save_path and metrics_path both name"):
+        Trainer(net, x, t, xt, tt, save_path=tmp_path / "m", metrics_path=tmp_path / "m")
+    with pytest.raises(NnxpError, match="character device"):
+        Trainer(net, x, t, xt, tt, plot_path=os.devnull)
+    assert list(tmp_path.iterdir()) == []
