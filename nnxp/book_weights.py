@@ -25,6 +25,7 @@ import math
 import os
 import pickle
 import pickletools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +34,7 @@ import numpy as np
 from nnxp.backend import Backend
 from nnxp.convnets import DeepConvNet, SimpleConvNet
 from nnxp.errors import ModelFileError, NnxpError
-from nnxp.files import read_input
+from nnxp.files import input_file, read_input
 from nnxp.limits import check_memory, human
 from nnxp.nets import MultiLayerNet, Network
 
@@ -176,15 +177,15 @@ class _DtypeRecord:
         if type(state) is not tuple or len(state) != 8 or not _is_int(state[0]) or state[0] != 3:
             raise _refuse("a dtype state other than NumPy's (version 3, 8 items)")
         _, order, subarray, names, fields, itemsize, alignment, flags = state
-        if type(order) is not str or order not in _ORDERS:
-            raise _refuse("a dtype byte order other than <, >, = or |")
-        if order == "|" and self.code[1:] != "1":
-            raise _refuse("a multi-byte dtype without a byte order")
         if subarray is not None or names is not None or fields is not None:
             raise _refuse("a dtype with fields or a subarray; book weights are plain numbers")
         if not all(_is_int(v) for v in (itemsize, alignment, flags)) or (
                 itemsize, alignment, flags) != (-1, -1, 0):
             raise _refuse("a dtype with its own size, alignment or flags")
+        if type(order) is not str or order not in _ORDERS:
+            raise _refuse("a dtype byte order other than <, >, = or |")
+        if order == "|" and self.code[1:] != "1":
+            raise _refuse("a multi-byte dtype without a byte order")
         self.order, self.built = order, True
 
     def dtype(self) -> np.dtype:
@@ -462,8 +463,10 @@ def unpickle_arrays(data: bytes, name: str = "<bytes>") -> dict[str, np.ndarray]
     """The dict of NumPy arrays the pickle ``data`` holds, or one ModelFileError line saying
     why not; ``name`` (the file) starts every message."""
     try:
-        _scan(data)
-        obj = SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
+        with warnings.catch_warnings():  # a bad escape in protocol-0 text warns, then errs
+            warnings.simplefilter("ignore")
+            _scan(data)
+            obj = SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
         return _build(_records(obj))
     except ModelFileError as exc:
         raise ModelFileError(f"{name}: {exc}") from None
@@ -476,9 +479,14 @@ def unpickle_arrays(data: bytes, name: str = "<bytes>") -> dict[str, np.ndarray]
 
 
 def read_pickle(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of the pickle file ``path``: a regular file of at most MAX_PICKLE_BYTES."""
+    """The bytes of the pickle file ``path``: a regular file of at most MAX_PICKLE_BYTES.
+
+    The read is capped at the size the file has (not the largest admitted), so a small pickle
+    never costs a buffer of MAX_PICKLE_BYTES; a file that grows meanwhile is refused.
+    """
     try:
-        return read_input(path, "pickle", MAX_PICKLE_BYTES)
+        size = os.stat(input_file(path, "pickle", MAX_PICKLE_BYTES)).st_size
+        return read_input(path, "pickle", size)
     except ModelFileError:
         raise
     except NnxpError as exc:
