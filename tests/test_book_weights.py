@@ -259,3 +259,20 @@ def test_numpy_names_are_admitted_only_as_numpy_pickles_use_them(tmp_path, paylo
     with pytest.raises(ModelFileError) as info:
         load_pickled_arrays(_write(tmp_path, {"W1": payload}, 2))
     assert refused in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.host
+def test_the_pickle_is_read_once_and_its_digest_is_of_those_bytes(tmp_path, monkeypatch):
+    import hashlib
+
+    import nnxp.book_weights as book_weights
+
+    path = _write(tmp_path, _book_params("ch03"), 4)
+    reads = []
+    real = book_weights.read_input
+    monkeypatch.setattr(book_weights, "read_input",
+                        lambda *args, **kw: reads.append(args) or real(*args, **kw))
+    net, digest = book_weights.import_book_weights(path, "ch03")
+    assert len(reads) == 1 and reads[0][1] == "pickle"
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert isinstance(net, MultiLayerNet)
