@@ -409,7 +409,8 @@ def _kind(obj: Any) -> str:
     """What a pickle-built object is, by its type only (never its repr)."""
     names = {_DtypeRecord: "a NumPy dtype", _ArrayRecord: "an array",
              _ScalarRecord: "a NumPy scalar", _StandIn: "a function"}
-    return names.get(type(obj), f"a {type(obj).__name__}")
+    name = type(obj).__name__
+    return names.get(type(obj), f"{'an' if name[:1] in 'aeiou' else 'a'} {name}")
 
 
 def _build(records: dict[str, _ArrayRecord]) -> dict[str, np.ndarray]:

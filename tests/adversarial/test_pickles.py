@@ -497,7 +497,7 @@ def test_anything_but_a_dict_of_names_to_arrays_is_refused(proto):
     refused(head + array(proto) + pickle.STOP, "holds an array, not the dict")
     refused(head + pickle.NONE + pickle.STOP, "holds a NoneType")
     refused(head + pickle.MARK + integer(1, proto) + array(proto) + pickle.DICT + pickle.STOP,
-            "key that is a int")
+            "key that is an int")
     refused(top(proto, ("W1", dtype(proto))), "entry 'W1' is a NumPy dtype")
     refused(top(proto, ("W1", glob("numpy", "ndarray", proto))), "is a function")
     refused(top(proto, ("W\t1", dtype(proto))), "entry '<a name of 3 characters>' is a NumPy")
