@@ -48,4 +48,36 @@ def bench(session: nox.Session) -> None:
         session.run("python", str(script.relative_to(ROOT)), *session.posargs)
 
 
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing (atheris) of the pickle, model-file and IDX readers, SECONDS
+    per target (first posarg, default 60; more posargs go to libFuzzer). Not in the default
+    list. New inputs go to a scratch folder, never into the committed seed corpus; every
+    target runs, and a crash or an unexpected exception in any fails the session, leaving the
+    input in fuzz/crashes/."""
+    import shutil
+
+    from nox.command import CommandFailed
+
+    session.install("-e", ".", "atheris")
+    seconds, *extra = session.posargs or ["60"]
+    crashes = ROOT / "fuzz" / "crashes"
+    crashes.mkdir(exist_ok=True)
+    failed = []
+    for target in ("pickle", "model_file", "idx"):
+        scratch = Path(session.create_tmp()) / f"corpus-{target}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        try:
+            session.run(
+                "python", f"fuzz/fuzz_{target}.py", str(scratch), f"fuzz/corpus/{target}",
+                f"-max_total_time={seconds}", "-rss_limit_mb=2048", "-timeout=20",
+                "-print_final_stats=1", f"-artifact_prefix={crashes}/{target}-", *extra,
+            )
+        except CommandFailed:
+            failed.append(target)
+    if failed:
+        session.error(f"findings in {', '.join(failed)}: see {crashes}")
+
+
 nox.options.sessions = [*(f"tests-{b}" for b in BACKENDS), "lint"]

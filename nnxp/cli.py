@@ -422,15 +422,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    """Import the book's pickled weights (safely) and write them as an nnxp model file."""
-    import hashlib
+    """Import the book's pickled weights (safely) and write them as an nnxp model file.
 
-    from nnxp.book_weights import BOOK_ARCHS, load_book_weights
-    from nnxp.io import check_writable, save_model
+    The output is checked first (a writable regular file, not the pickle itself), so a
+    refused run writes nothing; the digest recorded is of the very bytes unpickled.
+    """
+    from nnxp.book_weights import BOOK_ARCHS, import_book_weights
+    from nnxp.files import distinct_outputs
+    from nnxp.io import save_model
 
-    check_writable(args.output, "model")
-    net = load_book_weights(args.pickle, args.arch, backend="numpy", dtype=args.dtype)
-    digest = hashlib.sha256(args.pickle.read_bytes()).hexdigest()
+    distinct_outputs({"-o": args.output}, {"BOOK.pkl": args.pickle})
+    net, digest = import_book_weights(args.pickle, args.arch, backend="numpy", dtype=args.dtype)
     info = {
         "dataset": {"normalize": True, "flatten": not _takes_images(net.config)},
         "source": {"book_weights": args.pickle.name, "arch": args.arch, "sha256": digest},
