@@ -24,6 +24,7 @@ import math
 import os
 import stat
 import struct
+import tokenize
 import warnings
 import zipfile
 import zlib
@@ -189,7 +190,7 @@ def _header(stream: IO[bytes], where: str, key: str) -> tuple[tuple[int, ...], b
             shape, fortran, dtype = reader(io.BytesIO(raw + text),
                                            max_header_size=MAX_HEADER_BYTES)
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, Warning,
-            UnicodeError, KeyError, AttributeError, OverflowError):
+            UnicodeError, KeyError, AttributeError, OverflowError, tokenize.TokenError):
         raise ModelFileError(f"{bad} has an unreadable npy header; {_DAMAGED}") from None
     if len(shape) > MAX_NDIM or not all(type(n) is int and n >= 0 for n in shape):
         raise ModelFileError(f"{bad} has the shape {show(shape)}, not a list of at most "

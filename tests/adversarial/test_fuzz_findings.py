@@ -11,11 +11,8 @@ from nnxp.errors import NnxpError
 
 FINDINGS = Path(__file__).parent / "fuzz_findings"
 
-IO_OWNER = ("open in nnxp/io.py (being hardened separately): np.load lets zipfile's "
-            "NotImplementedError and the .npy header's tokenize.TokenError escape")
 
 
-@pytest.mark.xfail(reason=IO_OWNER, strict=False)
 @pytest.mark.parametrize("path", sorted(FINDINGS.glob("model_file-*")), ids=lambda p: p.name)
 def test_model_file_findings_are_one_line_refusals(path, tmp_path):
     from nnxp.io import read_model_file
