@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import pickle
 import signal
 import stat
 import subprocess
@@ -159,9 +160,17 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_file(workdir, tiny_data, monk
 
 
 def test_a_full_disk_in_plot_and_convert_is_one_line(workdir, monkeypatch):
+    rng = np.random.default_rng(0)
+    shapes = {"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,), "W3": (100, 10),
+              "b3": (10,)}
+    arrays = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    (workdir / "book.pkl").write_bytes(pickle.dumps(arrays, protocol=2))
+    before = snapshot(workdir)
     _fail_fsync(monkeypatch)
     assert_refused(cli(["plot", "activations", "-o", "a.png"]), "No space left on device")
-    assert list(workdir.iterdir()) == []
+    assert_refused(cli(["convert", "book.pkl", "--arch", "ch03", "-o", "m.npz"]),
+                   "No space left on device")
+    assert snapshot(workdir) == before
 
 
 @pytest.fixture
