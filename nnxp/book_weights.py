@@ -20,7 +20,7 @@ from nnxp.backend import Backend
 from nnxp.book_pickle import ALLOWED, SafeUnpickler, label, unpickle_arrays
 from nnxp.convnets import DeepConvNet, SimpleConvNet
 from nnxp.errors import ModelFileError, NnxpError
-from nnxp.files import input_file, read_input
+from nnxp.files import read_input
 from nnxp.nets import MultiLayerNet, Network
 
 __all__ = ["ALLOWED", "BOOK_ARCHS", "MAX_PICKLE_BYTES", "SafeUnpickler", "book_network",
@@ -32,18 +32,8 @@ MAX_PICKLE_BYTES = 512 * 2**20
 
 
 def read_pickle(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of the pickle file ``path``: a regular file of at most MAX_PICKLE_BYTES.
-
-    The read is capped at the size the file has (not the largest admitted), so a small pickle
-    never costs a buffer of MAX_PICKLE_BYTES; a file that grows meanwhile is refused.
-    """
-    try:
-        size = os.stat(input_file(path, "pickle", MAX_PICKLE_BYTES)).st_size
-        return read_input(path, "pickle", size)
-    except ModelFileError:
-        raise
-    except NnxpError as exc:
-        raise ModelFileError(f"cannot read {os.fspath(path)}: {exc}") from None
+    """The bytes of the pickle file ``path``: a regular file of at most MAX_PICKLE_BYTES."""
+    return read_input(path, "pickle", MAX_PICKLE_BYTES, error=ModelFileError)
 
 
 def load_pickled_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

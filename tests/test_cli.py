@@ -352,7 +352,7 @@ def test_convert_refuses_malicious_and_wrong_pickles(capsys, _isolated):
     code, _, err = run(["convert", "ch07.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
     _assert_one_line_error(code, err, "W1 has shape (30, 1, 5, 5), but ch03 needs", "--arch")
     code, _, err = run(["convert", "none.pkl", "--arch", "ch03", "-o", "m.npz"], capsys)
-    _assert_one_line_error(code, err, "cannot read none.pkl")
+    _assert_one_line_error(code, err, "pickle none.pkl does not exist")
     code, _, err = run(["convert", "ch07.pkl", "--arch", "ch07", "-o", "no/dir/m.npz"], capsys)
     _assert_one_line_error(code, err, "directory no/dir does not exist")
     code, _, err = run(["convert", "ch07.pkl", "--arch", "ch09", "-o", "m.npz"], capsys)
