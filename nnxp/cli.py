@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
+from nnxp.argtypes import count, nonnegative, positive_int, ratio
 from nnxp.backend import BACKEND_NAMES, DTYPES
 from nnxp.errors import NnxpError
 from nnxp.nets import ACTIVATIONS, MODELS
@@ -35,41 +36,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message}; see `{self.prog} --help`", file=sys.stderr)
         sys.exit(2)
-
-
-def _positive_int(text: str, least: int = 1) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < least:
-        want = "a positive integer" if least == 1 else f"an integer >= {least}"
-        raise argparse.ArgumentTypeError(f"{value} is not {want}")
-    return value
-
-
-def _count(text: str) -> int:
-    return _positive_int(text, least=0)
-
-
-def _ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
-    return value
-
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a number >= 0")
-    return value
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -520,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=list(MODELS), default="two-layer",
                        help="two-layer (default), multi-layer, multi-layer-extend (batch norm, "
                        "dropout), simple-conv (chapter 7), deep-conv (chapter 8)")
-    train.add_argument("--hidden", type=_positive_int, nargs="+", metavar="N",
+    train.add_argument("--hidden", type=positive_int, nargs="+", metavar="N",
                        help="hidden layer sizes (multi-layer: several; default: 50, "
                        "simple-conv 100)")
     train.add_argument("--activation", choices=list(ACTIVATIONS),
@@ -528,18 +494,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--init", metavar="STD",
                        help="initial weight std: a number, 'he' or 'xavier' (default: 0.01 for "
                        "two-layer and simple-conv, he/xavier for multi-layer)")
-    train.add_argument("--weight-decay", type=_nonnegative_float, metavar="LAMBDA",
+    train.add_argument("--weight-decay", type=nonnegative, metavar="LAMBDA",
                        help="L2 weight decay in the loss (multi-layer, multi-layer-extend)")
-    train.add_argument("--dropout", type=_ratio, metavar="RATIO",
+    train.add_argument("--dropout", type=ratio, metavar="RATIO",
                        help="dropout after each hidden layer (multi-layer-extend), or the "
                        "ratio of deep-conv's two (default 0.5)")
     train.add_argument("--batchnorm", action="store_true",
                        help="batch normalisation before each activation (multi-layer-extend)")
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=_positive_int, help="passes over the training set")
-    length.add_argument("--iters", type=_positive_int, default=10_000,
+    length.add_argument("--epochs", type=positive_int, help="passes over the training set")
+    length.add_argument("--iters", type=positive_int, default=10_000,
                         help="iterations (default: 10000)")
-    train.add_argument("--batch-size", type=_positive_int, default=100)
+    train.add_argument("--batch-size", type=positive_int, default=100)
     train.add_argument("--lr", type=float, default=0.1,
                        help="learning rate, whatever the optimizer (default: 0.1, the book's "
                        "SGD rate; its Adam runs use 0.001)")
@@ -551,15 +517,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sampling", choices=("shuffle", "replace"), default="shuffle",
                        help="shuffle: a fresh permutation each epoch; replace: batches drawn "
                        "with replacement, as the book's scripts (default: shuffle)")
-    train.add_argument("--eval-samples", type=_positive_int, metavar="N",
+    train.add_argument("--eval-samples", type=positive_int, metavar="N",
                        help="evaluate each epoch on the first N samples only (default: all)")
     train.add_argument("--dtype", choices=DTYPES, default="float32")
-    train.add_argument("--seed", type=_count, default=0,
+    train.add_argument("--seed", type=count, default=0,
                        help="initial weights and batches (an integer >= 0)")
     train.add_argument("--save", metavar="PATH", help="write the model (.npz) here")
     train.add_argument("--metrics", metavar="PATH", help="write JSON lines, one per epoch")
     train.add_argument("--plot", metavar="PATH", help="write a PNG of accuracy and loss")
-    train.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
+    train.add_argument("--threads", type=count, default=1, metavar="N", help=THREADS_HELP)
     train.add_argument("--quiet", action="store_true", help="only the final summary")
     train.set_defaults(func=_cmd_train)
 
@@ -571,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="auto, mnist or mnist-5k (default: the one the model was "
                           "trained on)")
     evaluate.add_argument("--data-dir")
-    evaluate.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
+    evaluate.add_argument("--threads", type=count, default=1, metavar="N", help=THREADS_HELP)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.set_defaults(func=_cmd_eval)
 
@@ -601,15 +567,15 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", metavar="PNG", help="default: FIGURE.png")
     plot.add_argument("--optimizers", nargs="+", choices=list(OPTIMIZERS), metavar="NAME",
                       help="default: sgd momentum adagrad adam")
-    plot.add_argument("--iters", type=_positive_int, metavar="N",
+    plot.add_argument("--iters", type=positive_int, metavar="N",
                       help="updates per optimizer (default: 500; the book runs 2000)")
-    plot.add_argument("--batch-size", type=_positive_int, metavar="N", help="default: 128")
+    plot.add_argument("--batch-size", type=positive_int, metavar="N", help="default: 128")
     plot.add_argument("--dataset", help="auto (default), mnist or mnist-5k")
     plot.add_argument("--data-dir", help="a folder holding the four MNIST .gz files")
     plot.add_argument("--backend", choices=BACKEND_NAMES)
     plot.add_argument("--device")
-    plot.add_argument("--seed", type=_count, help="initial weights and batches (default: 0)")
-    plot.add_argument("--threads", type=_count, default=1, metavar="N", help=THREADS_HELP)
+    plot.add_argument("--seed", type=count, help="initial weights and batches (default: 0)")
+    plot.add_argument("--threads", type=count, default=1, metavar="N", help=THREADS_HELP)
     plot.set_defaults(func=_cmd_plot)
 
     from nnxp.gradcheck import add_gradcheck_parser

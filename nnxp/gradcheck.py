@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nnxp.argtypes import count, nonnegative, positive_int, ratio
 from nnxp.backend import BACKEND_NAMES, DTYPES, get_backend
 from nnxp.errors import NnxpError
 from nnxp.limits import check_memory
@@ -154,50 +155,6 @@ IMAGE: tuple[int, int, int] = (1, 28, 28)
 """The shape of the random images the conv nets are checked on."""
 
 
-def _seed(text: str) -> int:
-    """A seed: an integer >= 0 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    """A size: an integer >= 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    """A tolerance or weight decay: a finite number >= 0 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    """A dropout ratio: a number in [0, 1) (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
-
-
 def add_gradcheck_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``nnxp gradcheck`` to the CLI's subparsers."""
     p = subparsers.add_parser(
@@ -211,33 +168,33 @@ def add_gradcheck_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--model", choices=MODELS, default="two-layer")
     p.add_argument("--activation", choices=["sigmoid", "relu", "identity"], default=None,
                    help="hidden activation of the fully connected nets (default: sigmoid)")
-    p.add_argument("--hidden", type=_positive, nargs="+", metavar="N",
+    p.add_argument("--hidden", type=positive_int, nargs="+", metavar="N",
                    help="hidden layer sizes (two-layer and the conv nets: one; default 50, "
                         "multi-layer 100 100, conv nets 10)")
-    p.add_argument("--filters", type=_positive, default=None, metavar="N",
+    p.add_argument("--filters", type=positive_int, default=None, metavar="N",
                    help="filters of each conv layer (conv nets; default 4 for simple-conv, "
                         "2 for deep-conv: the numerical gradient costs two forward passes "
                         "per parameter)")
     p.add_argument("--batchnorm", action="store_true", help="batch normalisation "
                    "(multi-layer-extend)")
     p.add_argument("--dropout", action="store_true", help="dropout (multi-layer-extend)")
-    p.add_argument("--dropout-ratio", type=_fraction, default=0.5, metavar="R",
+    p.add_argument("--dropout-ratio", type=ratio, default=0.5, metavar="R",
                    help="dropout ratio (multi-layer-extend with --dropout, deep-conv)")
     p.add_argument("--backend", choices=BACKEND_NAMES, default="numpy")
     p.add_argument("--device", default=None, help="device of the backend (e.g. cuda:0)")
     p.add_argument("--dtype", choices=DTYPES, default="float64")
-    p.add_argument("--batch", type=_positive, default=None,
+    p.add_argument("--batch", type=positive_int, default=None,
                    help="samples in the batch (book: 3; conv nets: 2)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the weights and the data")
-    p.add_argument("--input-size", type=_positive, default=None,
+    p.add_argument("--seed", type=count, default=0, help="seed of the weights and the data")
+    p.add_argument("--input-size", type=positive_int, default=None,
                    help="features per sample of the fully connected nets (default 784)")
-    p.add_argument("--classes", type=_positive, default=10)
-    p.add_argument("--weight-decay", type=_non_negative, default=0.0,
+    p.add_argument("--classes", type=positive_int, default=10)
+    p.add_argument("--weight-decay", type=nonnegative, default=0.0,
                    help="weight-decay lambda (multi-layer, multi-layer-extend)")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="numerical-gradient path (default: the fastest that covers the net)")
-    p.add_argument("--atol", type=_non_negative, default=None, help="absolute tolerance")
-    p.add_argument("--rtol", type=_non_negative, default=None, help="relative tolerance")
+    p.add_argument("--atol", type=nonnegative, default=None, help="absolute tolerance")
+    p.add_argument("--rtol", type=nonnegative, default=None, help="relative tolerance")
     p.set_defaults(func=run_gradcheck)
     return p
 
