@@ -35,9 +35,9 @@ for _name in BACKENDS:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, benchmarks and this file."""
+    """ruff over the package, tests, benchmarks, fuzzers and this file."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "nnxp", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "nnxp", "tests", "benchmarks", "fuzz", "noxfile.py")
 
 
 @nox.session
