@@ -1,7 +1,8 @@
 """The chapter-5 net on every usable CPU backend from one seed: its initial weights and its
 float64 loss curve over the first steps, each against NumPy's.
 
-    python benchmarks/backend_agreement.py [--data-dir DIR] [--dataset NAME] [--steps 100]
+    python -m benchmarks.backend_agreement [--data-dir DIR] [--dataset NAME] [--steps 100]
+                                          [--out FILE]
 
 Prints one line per backend and writes benchmarks/results/backend_agreement.json with the
 machine. (Times per iteration are what ``nnxp train`` prints at the end of a run.)
@@ -10,21 +11,14 @@ machine. (Times per iteration are what ``nnxp train`` prints at the end of a run
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _common import machine, write_json  # noqa: E402
-
-from nnxp.backend import available_backends, to_numpy  # noqa: E402
-from nnxp.datasets import load_dataset  # noqa: E402
-from nnxp.nets import TwoLayerNet  # noqa: E402
-from nnxp.train import Trainer  # noqa: E402
+from benchmarks.harness import machine, write_json
+from nnxp.backend import available_backends, to_numpy
+from nnxp.datasets import load_dataset
+from nnxp.nets import TwoLayerNet
+from nnxp.train import Trainer
 
 BACKENDS = ("numpy", "torch", "array_api_strict")
 
@@ -41,13 +35,15 @@ def run(backend: str, data, steps: int, seed: int) -> dict:
     return {"initial": initial, "losses": np.asarray(trainer.train_loss_list)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
     parser.add_argument("--dataset", default="auto")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument("--out", default=None,
+                        help="JSON file to write (default: benchmarks/results/backend_agreement.json)")
+    args = parser.parse_args(argv)
     data, name = load_dataset(args.dataset, data_dir=args.data_dir, progress=False)
     backends = [b for b in BACKENDS if b in available_backends()]
     runs = {b: run(b, data, args.steps, args.seed) for b in backends}
@@ -68,9 +64,10 @@ def main() -> None:
         "first_losses_float64": reference["losses"][:5].tolist(),
         "machine": machine(libraries=BACKENDS),
     }
-    path = write_json("backend_agreement", payload)
+    path = write_json("backend_agreement", payload, out=args.out)
     print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -15,20 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _common import RESULTS, interleaved_times, limit_threads, machine, write_json  # noqa: E402
-
-from nnxp.backend import get_backend  # noqa: E402
-from nnxp.conv import Convolution  # noqa: E402
+from benchmarks.harness import RESULTS, interleaved_times, limit_threads, machine, write_json
+from nnxp.backend import get_backend
+from nnxp.conv import Convolution
 
 N, C, H, W = 100, 1, 28, 28
 FN, FH, FW = 30, 5, 5

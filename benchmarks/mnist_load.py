@@ -18,14 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _common import default_data_dir, machine, median_time, write_json  # noqa: E402
-
-from nnxp.datasets import load_mnist  # noqa: E402
-from nnxp.datasets.mnist import MNIST_FILES  # noqa: E402
+from benchmarks.harness import ROOT, child_env, default_data_dir, machine, median_time, write_json
+from nnxp.datasets import load_mnist
+from nnxp.datasets.mnist import MNIST_FILES
 
 
 def book_parse(folder: Path) -> tuple:
@@ -44,8 +39,7 @@ def book_parse(folder: Path) -> tuple:
 def fresh_process_load(folder: Path) -> None:
     """A new Python process importing nnxp and loading MNIST (a second run of a script)."""
     code = f"import nnxp; nnxp.load_mnist(data_dir={str(folder)!r})"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    subprocess.run([sys.executable, "-c", code], check=True, env=child_env())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=default_data_dir(),
                         help="folder holding the 4 MNIST files")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each case")
+    parser.add_argument("--out", default=None,
+                        help="JSON file to write (default: benchmarks/results/mnist_load.json)")
     args = parser.parse_args(argv)
     folder = Path(args.data_dir).resolve()
     if not all((folder / f"{n}.gz").is_file() for n in MNIST_FILES.values()):
@@ -103,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {name: {"median": m, "all": t} for name, (m, t) in cases.items()},
         "speedup_cached_vs_first": first / cases["nnxp cached load, normalize=True (float32)"][0],
     }
-    path = write_json("mnist_load", report)
-    print(f"wrote {path.relative_to(ROOT)}")
+    path = write_json("mnist_load", report, out=args.out)
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 

@@ -30,17 +30,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _common import interleaved_times, limit_threads, machine, write_json  # noqa: E402
-
-from nnxp.datasets import load_mnist  # noqa: E402
-from nnxp.datasets.mnist import MNIST_FILES  # noqa: E402
-from nnxp.gradcheck import random_mnist_like  # noqa: E402
-from nnxp.gradient import central_difference  # noqa: E402
-from nnxp.nets import TwoLayerNet  # noqa: E402
+from benchmarks.harness import ROOT, child_env, interleaved_times, limit_threads, machine, write_json
+from nnxp.datasets import load_mnist
+from nnxp.datasets.mnist import MNIST_FILES
+from nnxp.gradcheck import random_mnist_like
+from nnxp.gradient import central_difference
+from nnxp.nets import TwoLayerNet
 
 H = 1e-4
 SIZES = (784, 50, 10)
@@ -106,8 +101,7 @@ def load_batch(data_dir: Path | None, batch: int, seed: int) -> tuple[np.ndarray
 
 
 CHILD = """
-import time, sys, numpy as np
-sys.path.insert(0, {root!r})
+import time, numpy as np
 t0 = time.perf_counter()
 from nnxp.nets import TwoLayerNet
 net = TwoLayerNet(784, 50, 10, dtype="float64", seed=0)
@@ -123,15 +117,13 @@ print(t2 - t1)
 
 def first_call_seconds(cache_dir: str | None) -> float:
     """The first jit call in a fresh process: with an empty cache dir it compiles."""
-    env = dict(os.environ)
-    if cache_dir is not None:
-        env["NUMBA_CACHE_DIR"] = cache_dir
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT))], env=env,
+    env = child_env() if cache_dir is None else child_env(NUMBA_CACHE_DIR=cache_dir)
+    out = subprocess.run([sys.executable, "-c", CHILD], env=env,
                          check=True, capture_output=True, text=True).stdout
     return float(out.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--subset", type=int, default=400,
@@ -150,7 +142,7 @@ def main() -> None:
                              "core another job holds; 0 leaves the libraries' own settings")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "numerical_gradient.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import numba
 
@@ -330,7 +322,8 @@ def main() -> None:
     })
     write_json("numerical_gradient", results, out=args.out)
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

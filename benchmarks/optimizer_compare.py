@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _common import RESULTS, default_data_dir, machine, write_json  # noqa: E402
-
-from nnxp.datasets import load_mnist  # noqa: E402
-from nnxp.plot_optimizers import (  # noqa: E402
+from benchmarks.harness import RESULTS, ROOT, default_data_dir, machine, write_json
+from nnxp.datasets import load_mnist
+from nnxp.plot_optimizers import (
     BOOK_OPTIMIZERS,
     compare_optimizers,
     plot_optimizer_comparison,

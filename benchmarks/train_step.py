@@ -1,6 +1,6 @@
 """One training step: nnxp's Trainer.step against a hand-written NumPy loop and PyTorch eager.
 
-    python benchmarks/train_step.py [--backend numpy|torch|cupy] [--device D] [--threads 1]
+    python -m benchmarks.train_step [--backend numpy|torch|cupy] [--device D] [--threads 1]
                                     [--repeats N] [--number N] [--nets book,wide]
                                     [--modes auto,numba,off]
 
@@ -34,7 +34,6 @@ of its training time. Prints a table and writes benchmarks/results/train_step.js
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
@@ -45,13 +44,10 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _common import (  # noqa: E402
+from benchmarks.harness import (
     Clock,
     CudaEventClock,
+    child_env,
     interleaved_times,
     limit_threads,
     load_average,
@@ -59,10 +55,9 @@ from _common import (  # noqa: E402
     print_table,
     write_json,
 )
-
-from nnxp.backend import Backend, fused_mode, get_backend, set_fused_mode  # noqa: E402
-from nnxp.nets import MultiLayerNet, TwoLayerNet  # noqa: E402
-from nnxp.train import FLUSH_EVERY, Trainer  # noqa: E402
+from nnxp.backend import Backend, fused_mode, get_backend, set_fused_mode
+from nnxp.nets import MultiLayerNet, TwoLayerNet
+from nnxp.train import FLUSH_EVERY, Trainer
 
 NETS: dict[str, dict[str, Any]] = {
     "book": {"sizes": [784, 50, 10], "batch": 100, "repeats": 40, "number": 50},
@@ -143,7 +138,33 @@ class NnxpCase(Case):
         return list(self.trainer.train_loss_list)
 
 
-class HandCase(Case):
+class PendingLossCase(Case):
+    """A baseline loop that keeps its losses on the device in ``pending`` and brings them to
+    ``host`` every FLUSH_EVERY steps, as the Trainer does."""
+
+    def __init__(self, batch: int, steps: int) -> None:
+        self.batch, self.steps = batch, steps
+        self.i = 0
+        self.pending: list[Any] = []
+        self.host: list[float] = []
+
+    def _pending_on_host(self) -> np.ndarray:
+        """The pending losses stacked on the device and brought to the host."""
+        raise NotImplementedError
+
+    def _flush(self) -> None:
+        values = self._pending_on_host().astype(np.float64)
+        self.pending = []
+        if not np.isfinite(values).all():
+            raise FloatingPointError(f"{self.name}'s loss is not finite")
+        self.host.extend(values.tolist())
+
+    def losses(self) -> list[float]:
+        self._flush()
+        return list(self.host)
+
+
+class HandCase(PendingLossCase):
     """The step written by hand in NumPy (or CuPy, whose API is NumPy's), updating in place."""
 
     def __init__(self, lib: Any, initial: list[tuple[np.ndarray, np.ndarray]],
@@ -154,11 +175,8 @@ class HandCase(Case):
         self.b = [lib.asarray(b.copy()) for _, b in initial]
         self.x, self.t = lib.asarray(x), lib.asarray(t)
         self.indices = lib.asarray(indices)
-        self.batch, self.steps = batch, len(indices) // batch
+        super().__init__(batch, len(indices) // batch)
         self.rows = lib.arange(batch)
-        self.i = 0
-        self.pending: list[Any] = []
-        self.host: list[float] = []
 
     def step(self) -> None:
         lib, bs, i = self.lib, self.batch, self.i
@@ -196,20 +214,12 @@ class HandCase(Case):
             self._flush()
         self.i = (i + 1) % self.steps
 
-    def _flush(self) -> None:
+    def _pending_on_host(self) -> np.ndarray:
         values = self.lib.stack(self.pending)
-        values = (values.get() if hasattr(values, "get") else values).astype(np.float64)
-        self.pending = []
-        if not np.isfinite(values).all():
-            raise FloatingPointError("the hand loop's loss is not finite")
-        self.host.extend(values.tolist())
-
-    def losses(self) -> list[float]:
-        self._flush()
-        return list(self.host)
+        return values.get() if hasattr(values, "get") else values
 
 
-class TorchCase(Case):
+class TorchCase(PendingLossCase):
     """PyTorch eager: nn.Linear/nn.ReLU, F.cross_entropy, autograd, torch.optim.SGD."""
 
     def __init__(self, device: str, initial: list[tuple[np.ndarray, np.ndarray]],
@@ -232,10 +242,7 @@ class TorchCase(Case):
         self.x = torch.from_numpy(x).to(device)
         self.t = torch.from_numpy(t).to(device)
         self.indices = torch.from_numpy(indices).to(device)
-        self.batch, self.steps = batch, len(indices) // batch
-        self.i = 0
-        self.pending: list[Any] = []
-        self.host: list[float] = []
+        super().__init__(batch, len(indices) // batch)
 
     def step(self) -> None:
         torch, bs, i = self.torch, self.batch, self.i
@@ -251,16 +258,8 @@ class TorchCase(Case):
             self._flush()
         self.i = (i + 1) % self.steps
 
-    def _flush(self) -> None:
-        values = self.torch.stack(self.pending).cpu().numpy().astype(np.float64)
-        self.pending = []
-        if not np.isfinite(values).all():
-            raise FloatingPointError("torch's loss is not finite")
-        self.host.extend(values.tolist())
-
-    def losses(self) -> list[float]:
-        self._flush()
-        return list(self.host)
+    def _pending_on_host(self) -> np.ndarray:
+        return self.torch.stack(self.pending).cpu().numpy()
 
 
 def torch_or_none() -> Any:
@@ -357,8 +356,8 @@ def full_runs(data_dir: str, modes: list[str], runs: int, threads: int) -> dict[
                "--threads", str(threads)]
     for _ in range(runs):
         for mode in modes:
-            env = {**os.environ, "NNXP_FUSED": mode, "PYTHONPATH": str(ROOT)}
-            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            done = subprocess.run(command, env=child_env(NNXP_FUSED=mode), capture_output=True,
+                                  text=True, check=True)
             line = next((ln for ln in done.stdout.splitlines() if ln.startswith("time:")), "")
             found = FULL_RUN_TIME.search(line)
             results[mode]["lines"].append(line)

@@ -1,4 +1,10 @@
-"""What every benchmark shares: the machine's description, medians, tables and JSON output."""
+"""The one harness every benchmark uses: the machine's description, the thread limit, the
+timers (interleaved samples of several cases in one process, medians), tables and JSON output.
+
+Scripts run as modules from the repository root (``python -m benchmarks.train_step``), so
+``benchmarks`` and ``nnxp`` import without any ``sys.path`` edit; child processes that import
+nnxp get the repository on PYTHONPATH through :func:`child_env`.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,13 @@ def default_data_dir() -> str:
     """Where MNIST's files are looked for by default: NNXP_DATA_DIR, else ../shared/data/mnist
     next to the repository."""
     return os.environ.get("NNXP_DATA_DIR") or str(ROOT.parent / "shared" / "data" / "mnist")
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a child Python that imports nnxp from this checkout:
+    the repository first on PYTHONPATH, then ``extra`` variables."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
 
 
 def cpu_model() -> str:
