@@ -42,10 +42,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The CPU benchmarks; each prints a table and writes JSON to benchmarks/results/."""
+    """The CPU benchmarks, each as ``python -m benchmarks.NAME`` (posargs go to every one).
+
+    Each prints a table and writes JSON to benchmarks/results/."""
     session.install("-e", ".[test]", "-r", "backends/torch.txt", "threadpoolctl")
-    for script in sorted((ROOT / "benchmarks").glob("[!_]*.py")):
-        session.run("python", str(script.relative_to(ROOT)), *session.posargs)
+    shared = {"__init__", "harness"}
+    for name in sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem not in shared):
+        session.run("python", "-m", f"benchmarks.{name}", *session.posargs)
 
 
 @nox.session

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU side of the training-step work in one run, for a machine with CuPy and a CUDA device.
 #
-#   WHEELS=dir bash benchmarks/gpu_check.sh [train_step.py options]
+#   WHEELS=dir bash benchmarks/gpu_check.sh [benchmarks.train_step options]
 #
 # WHEELS (optional): a folder of wheels to install first without their dependencies, for
 # machines that have CuPy, NumPy and Numba but not array-api-compat, array-api-extra,
@@ -18,4 +18,4 @@ fi
 python -c "import cupy; print('GPU:', cupy.cuda.runtime.getDeviceProperties(0)['name'].decode())"
 PYTHONPATH=. python -m pytest -q --backend cupy tests/test_fused.py tests/test_layers.py \
     tests/test_optim.py tests/test_train.py
-PYTHONPATH=. python benchmarks/train_step.py --backend cupy --modes auto,off --full-runs 0 "$@"
+python -m benchmarks.train_step --backend cupy --modes auto,off --full-runs 0 "$@"
