@@ -1,19 +1,19 @@
-"""Training: the book's mini-batch loop (its common/trainer.py), on any backend.
+"""The training loop: the book's mini-batch loop (its common/trainer.py), on any backend.
 
 The data is moved to the net's backend, device and dtype once; mini-batch indices are drawn
 on the host from ``numpy.random.Generator(PCG64(seed))`` (one seed, the same batches on every
 backend), moved to the device once per epoch and gathered there with ``xp.take``. Step
 losses stay on the device and are brought to the host in groups, for the history, the
-progress bar and the NaN check, so a GPU is not made to wait every step.
+progress bar and the NaN check, so a GPU is not made to wait every step. Everything else a
+run does (progress bar, epoch lines, model, metrics and plot files, the divergence stop) is a
+callback (:mod:`nnxp.train.callbacks`).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,6 +22,19 @@ import numpy as np
 from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
 from nnxp.optim import get_optimizer
+from nnxp.train.callbacks import (
+    HOOKS,
+    Callback,
+    Checkpoint,
+    DivergenceGuard,
+    EpochLog,
+    HistoryPlot,
+    MetricsLog,
+    ProgressBar,
+    TrainingDiverged,
+    advice,
+)
+from nnxp.train.evaluate import accuracy
 
 SAMPLINGS: tuple[str, ...] = ("shuffle", "replace")
 """shuffle: each epoch visits a fresh permutation; replace: the book's np.random.choice."""
@@ -30,15 +43,6 @@ GRADIENTS: tuple[str, ...] = ("backprop", "numerical")
 
 FLUSH_EVERY = 50
 """Step losses are copied to the host (and checked for NaN) every this many steps."""
-
-
-class TrainingDiverged(NnxpError):
-    """The loss became NaN or infinite; training stopped at ``step``."""
-
-    def __init__(self, message: str, step: int, epoch: int) -> None:
-        super().__init__(message)
-        self.step = step
-        self.epoch = epoch
 
 
 class Trainer:
@@ -51,9 +55,15 @@ class Trainer:
     the batch's cross-entropy before the update), ``train_acc_list`` and ``test_acc_list``.
     ``optimizer`` is a name from :data:`nnxp.optim.OPTIMIZERS` or an object with
     ``update(params, grads)``. ``sampling="replace"`` draws each batch with replacement as the
-    book's chapter scripts do. ``save_path`` gets the model after every good epoch (so a
-    NaN keeps the last good file), ``metrics_path`` one JSON line per epoch, ``plot_path``
-    a PNG of accuracy per epoch and loss per step at the end.
+    book's chapter scripts do.
+
+    ``callbacks`` (:mod:`nnxp.train.callbacks`) run after the built-in ones, which the other
+    keywords add: a :class:`DivergenceGuard` always (unless ``callbacks`` holds one), a
+    :class:`ProgressBar` (``progress`` and ``verbose``), an :class:`EpochLog` (``verbose``,
+    to ``out``), a :class:`Checkpoint` (``save_path``: the model after every good epoch, so a
+    NaN keeps the last good file, with ``save_info`` in its metadata), a :class:`MetricsLog`
+    (``metrics_path``: one JSON line per epoch) and a :class:`HistoryPlot` (``plot_path``: a
+    PNG of accuracy per epoch and loss per step at the end).
     """
 
     def __init__(
@@ -81,6 +91,7 @@ class Trainer:
         metrics_path: str | Path | None = None,
         plot_path: str | Path | None = None,
         out: TextIO | None = None,
+        callbacks: Sequence[Any] = (),
     ) -> None:
         from nnxp.files import distinct_outputs
 
@@ -129,17 +140,20 @@ class Trainer:
         self.progress = progress and verbose
         self.sampling, self.gradient, self.seed = sampling, gradient, seed
         self.rng = be.rng(seed)
-        distinct_outputs({"save_path": save_path, "metrics_path": metrics_path,
-                          "plot_path": plot_path})
-        self.save_path = Path(save_path) if save_path is not None else None
-        self.save_info = dict(save_info or {})
-        self.metrics_path = Path(metrics_path) if metrics_path is not None else None
-        self.plot_path = Path(plot_path) if plot_path is not None else None
-        if self.plot_path is not None:
-            from nnxp.plot import require_matplotlib
-
-            require_matplotlib()
         self.out = out
+        self.callbacks = self._callbacks(callbacks, save_path, save_info, metrics_path,
+                                         plot_path)
+        outputs: dict[str, Any] = {}
+        for cb in self.callbacks:
+            for option, path in (cb.outputs() if hasattr(cb, "outputs") else {}).items():
+                outputs[option if option not in outputs else f"{option} ({len(outputs)})"] = path
+        distinct_outputs(outputs)
+        self._hooks: dict[str, list[Callable[..., None]]] = {
+            name: [getattr(cb, name) for cb in self.callbacks
+                   if callable(getattr(cb, name, None))
+                   and getattr(type(cb), name, None) is not getattr(Callback, name)]
+            for name in HOOKS
+        }
 
         self.current_iter = 0
         self.current_epoch = 0
@@ -150,6 +164,30 @@ class Trainer:
         self.final: dict[str, Any] = {}
         self.step_seconds = 0.0
         self._pending: list[Any] = []
+
+    def _callbacks(self, extra: Sequence[Any], save_path: str | Path | None,
+                   save_info: Mapping[str, Any] | None, metrics_path: str | Path | None,
+                   plot_path: str | Path | None) -> list[Any]:
+        """The built-in callbacks the keywords ask for, then ``extra`` in its order."""
+        built: list[Any] = []
+        if not any(isinstance(cb, DivergenceGuard) for cb in extra):
+            built.append(DivergenceGuard())
+        if self.progress:
+            built.append(ProgressBar())
+        if self.verbose:
+            built.append(EpochLog(self.out))
+        if save_path is not None:
+            built.append(Checkpoint(save_path, dict(save_info or {})))
+        if metrics_path is not None:
+            built.append(MetricsLog(metrics_path))
+        if plot_path is not None:
+            built.append(HistoryPlot(plot_path))
+        return [*built, *extra]
+
+    def _call(self, hook: str, *args: Any) -> None:
+        """Call ``hook`` on every callback that defines it, in order."""
+        for fn in self._hooks[hook]:
+            fn(self, *args)
 
     def _batch(self, x: Any, t: Any) -> tuple[Any, Any]:
         """Inputs and labels checked once, here, as the net's public methods check them (the
@@ -181,10 +219,6 @@ class Trainer:
             "test_acc": list(self.test_acc_list),
             "epochs": [dict(r) for r in self.records],
         }
-
-    def _print(self, line: str) -> None:
-        if self.verbose:
-            print(line, file=self.out or sys.stdout, flush=True)
 
     def _batch_indices(self, steps: int) -> Any:
         """The next epoch's batch indices, ``steps * batch_size`` of them, on the device."""
@@ -227,68 +261,65 @@ class Trainer:
         return []
 
     def _flush(self, epoch: int) -> list[float]:
-        """Bring the pending step losses to the host; stop if one is NaN or infinite."""
+        """Bring the pending step losses to the host, show them to the ``on_flush`` hooks (the
+        divergence guard stops at a NaN), and add them to the history; returns them."""
         if not self._pending:
             return []
         xp = self.backend.xp
         values = self.backend.to_numpy(xp.stack(self._pending)).astype(np.float64)
         self._pending = []
         first = len(self.train_loss_list) + 1
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            self.train_loss_list.extend(values[: bad[0]].tolist())
-            step = first + int(bad[0])
-            raise TrainingDiverged(
-                f"training stopped: the loss is {values[bad[0]]} at step {step} (epoch {epoch}); "
-                f"{self._kept()}{self._advice()}",
-                step,
-                epoch,
-            )
-        self.train_loss_list.extend(values.tolist())
-        return values.tolist()
+        try:
+            self._call("on_flush", values, first, epoch)
+        except TrainingDiverged as stop:
+            self.train_loss_list.extend(values[: max(stop.step - first, 0)].tolist())
+            raise
+        losses = values.tolist()
+        self.train_loss_list.extend(losses)
+        return losses
 
     def accuracy(self, x: Any, t: Any, n: int | None = None) -> float:
         """Accuracy on the first ``n`` samples (all by default), predicted in chunks."""
-        total = int(x.shape[0]) if n is None else min(int(n), int(x.shape[0]))
-        return self.network.accuracy(x[:total, ...], t[:total], self.eval_batch_size)
+        return accuracy(self.network, x, t, n, self.eval_batch_size)
 
     def train(self) -> dict[str, Any]:
         """Run every step, evaluating each epoch; returns :attr:`history`.
 
         Raises :class:`TrainingDiverged` when a loss or a parameter is NaN or infinite
-        (NumPy's overflow warnings are silenced meanwhile: the check reports it once).
+        (NumPy's overflow warnings are silenced meanwhile: the check reports it once). Every
+        callback's ``on_error`` sees an exception before it propagates.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._train()
+            try:
+                return self._train()
+            except BaseException as error:
+                self._call("on_error", error)
+                raise
 
     def _train(self) -> dict[str, Any]:
         be, bs = self.backend, self.batch_size
         n_eval = self.evaluate_sample_num_per_epoch
         start = time.perf_counter()
+        self._call("on_train_begin")
+        step_hooks = self._hooks["on_step_end"]
         while self.current_iter < self.max_iter:
             epoch = self.current_epoch + 1
             steps = min(self.iter_per_epoch, self.max_iter - self.current_iter)
             epoch_start = time.perf_counter()
             indices = self._batch_indices(steps)
-            bar = self._bar(epoch, steps)
+            self._call("on_epoch_begin", epoch, steps)
             losses: list[float] = []
-            try:
-                for i in range(steps):
-                    flushed = self.step(indices[i * bs : (i + 1) * bs])
-                    if flushed:
-                        losses += flushed
-                        if bar is not None:
-                            bar.set_postfix(loss=f"{np.mean(flushed):.4f}", refresh=False)
-                    if bar is not None:
-                        bar.update(1)
-                losses += self._flush(epoch)
-            finally:
-                if bar is not None:
-                    bar.close()
+            for i in range(steps):
+                flushed = self.step(indices[i * bs : (i + 1) * bs])
+                if flushed:
+                    losses += flushed
+                for hook in step_hooks:
+                    hook(self, flushed)
+            losses += self._flush(epoch)
             be.synchronize()
             self.step_seconds += time.perf_counter() - epoch_start
             self.current_epoch = epoch
-            self._check_params(epoch)
+            self._call("on_epoch_steps_end", epoch)
             train_acc = self.accuracy(self.x_train, self.t_train, n_eval)
             test_acc = self.accuracy(self.x_test, self.t_test, n_eval)
             self.train_acc_list.append(train_acc)
@@ -304,13 +335,7 @@ class Trainer:
                 "seconds": round(now - start, 4),
             }
             self.records.append(record)
-            self._print(
-                f"epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  step {self.current_iter}"
-                f"  loss {record['train_loss']:.4f}  train acc {train_acc:.4f}"
-                f"  test acc {test_acc:.4f}  {record['epoch_seconds']:.1f} s"
-            )
-            if self.current_iter < self.max_iter:
-                self._checkpoint()
+            self._call("on_epoch_end", record)
         train_acc, test_acc = self.train_acc_list[-1], self.test_acc_list[-1]
         if n_eval is not None and n_eval < max(self.train_size, int(self.x_test.shape[0])):
             train_acc = self.accuracy(self.x_train, self.t_train)
@@ -325,39 +350,12 @@ class Trainer:
             "seconds": total,
             "seconds_per_step": self.step_seconds / max(self.current_iter, 1),
         }
-        self._checkpoint()
-        if self.plot_path is not None:
-            from nnxp.plot import plot_history
-
-            plot_history(self.history, self.plot_path)
+        self._call("on_train_end")
         return self.history
 
-    def _check_params(self, epoch: int) -> None:
-        """Stop before saving if an update left a parameter NaN or infinite."""
-        xp = self.backend.xp
-        params = self.network.params
-        finite = [xp.all(xp.isfinite(params[key])) for key in params]
-        if not all(bool(f) for f in finite):
-            bad = [key for key, f in zip(params, finite, strict=True) if not bool(f)]
-            raise TrainingDiverged(
-                f"training stopped: parameters {', '.join(bad)} are not finite after step "
-                f"{self.current_iter} (epoch {epoch}); {self._kept()}{self._advice()}",
-                self.current_iter,
-                epoch,
-            )
-
     def _advice(self) -> str:
-        lr = getattr(self.optimizer, "lr", None)
-        now = f" (now {lr:g})" if isinstance(lr, int | float) else ""
-        return f"lower the learning rate{now} or check the data"
-
-    def _kept(self) -> str:
-        """What became of the model file at a stop: the last good epoch, or left alone."""
-        if self.save_path is None:
-            return ""
-        if self.records:
-            return f"{self.save_path} keeps the model of epoch {len(self.records)}; "
-        return f"{self.save_path} was not written; "
+        """What to try after a divergence (the guard's advice, naming the optimizer's lr)."""
+        return advice(self)
 
     def settings(self) -> dict[str, Any]:
         """The training settings, as saved in model files."""
@@ -373,63 +371,3 @@ class Trainer:
             "backend": self.backend.name,
             "device": str(self.backend.device),
         }
-
-    def _checkpoint(self) -> None:
-        """Write the model and metrics files for the epochs done so far (atomically)."""
-        from nnxp.io import atomic_write_text, save_model
-
-        if self.save_path is not None:
-            last = self.records[-1]
-            result = self.final or {
-                "steps": self.current_iter,
-                "epochs": self.current_epoch,
-                "train_acc": last["train_acc"],
-                "test_acc": last["test_acc"],
-                "train_loss": last["train_loss"],
-            }
-            info = {**self.save_info, "training": {**self.settings(), "result": result}}
-            save_model(self.save_path, self.network, info)
-        if self.metrics_path is not None:
-            text = "".join(json.dumps(r) + "\n" for r in self.records)
-            atomic_write_text(self.metrics_path, text)
-
-    def _bar(self, epoch: int, steps: int) -> Any:
-        """A tqdm bar for one epoch, or None when progress is off."""
-        if not self.progress:
-            return None
-        from tqdm import tqdm
-
-        return tqdm(
-            total=steps, desc=f"epoch {epoch}/{self.epochs}", unit="step", leave=False,
-            disable=None,
-        )
-
-
-def predict_labels(
-    network: Any, x: Any, batch_size: int = 10_000, max_bytes: int = 64 << 20
-) -> np.ndarray:
-    """The class each sample's highest score picks, as a host int64 array, predicted in chunks
-    so the widest layer's activations for a chunk stay under ``max_bytes`` (a legitimately
-    wide model evaluates in bounded memory); ``batch_size`` caps the chunk (conv nets, whose
-    widest activations the parameters do not show, rely on it)."""
-    be = network.backend
-    xp = be.xp
-    x = be.adopt(x, network.dtype)
-    widths = [int(n) for key in network.params for n in network.params[key].shape[-2:]
-              if len(network.params[key].shape) == 2]
-    per_sample = max([*widths, int(math.prod(x.shape[1:]))]) * np.dtype(network.dtype).itemsize
-    chunk = max(1, min(batch_size, max_bytes // max(per_sample, 1)))
-    out = []
-    for start in range(0, int(x.shape[0]), chunk):
-        stop = min(start + chunk, int(x.shape[0]))
-        out.append(be.to_numpy(xp.argmax(network.predict(x[start:stop, ...]), axis=1)))
-    return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
-
-
-def confusion_matrix(t: Any, y: Any, num_classes: int) -> np.ndarray:
-    """counts[i, j]: samples of true class i predicted as class j (host arrays of labels)."""
-    t = np.asarray(t, dtype=np.int64).reshape(-1)
-    y = np.asarray(y, dtype=np.int64).reshape(-1)
-    return np.bincount(t * num_classes + y, minlength=num_classes**2).reshape(
-        num_classes, num_classes
-    )
