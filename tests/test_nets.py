@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from nnxp import MultiLayerNet, NnxpError, TwoLayerNet
-from nnxp.nets import build, forward, init_network
+from nnxp.models import build
+from nnxp.models.three_layer import forward, init_network
 from tests.helpers import assert_close
 
 
