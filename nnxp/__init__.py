@@ -3,7 +3,8 @@
 from nnxp.backend import Backend, available_backends, get_backend
 from nnxp.errors import BackendUnavailable, DatasetError, ModelFileError, NnxpError
 from nnxp.gradcheck import gradient_check
-from nnxp.nets import MultiLayerNet, TwoLayerNet
+from nnxp.models.multi_layer import MultiLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.train import Trainer, TrainingDiverged
 
 __version__ = "0.1.0"

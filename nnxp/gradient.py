@@ -80,7 +80,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any) -> Any:
     ):
         from nnxp.jit import numerical_gradient as jitted_numerical_gradient
 
-        return jitted_numerical_gradient(f, x)
+        return jitted_numerical_gradient(f, x, h=H)
     return backend_of(x).asarray(central_difference(f, x), dtype=x.dtype)
 
 

@@ -11,13 +11,11 @@ hidden size of 10^12 beside small arrays is refused here, not by a net that trie
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import re
 from typing import Any
 
-from nnxp.conv import conv_output_size
 from nnxp.errors import ModelFileError, NnxpError
 
 FORMAT = "nnxp-model"
@@ -181,86 +179,18 @@ def check_schema(meta: dict[str, Any], where: str) -> tuple[dict[str, tuple[int,
     return params, buffers
 
 
-def _size(value: Any, name: str, least: int = 1) -> int:
-    if type(value) is not int or value < least:
-        raise NnxpError(f"{name} is {show(value)}, not a whole number of at least {least}")
-    return value
-
-
-def _affine_shapes(sizes: list[int], norm: bool) -> tuple[dict, dict]:
-    params: dict[str, tuple[int, ...]] = {}
-    buffers: dict[str, tuple[int, ...]] = {}
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), 1):
-        params[f"W{i}"], params[f"b{i}"] = (fan_in, fan_out), (fan_out,)
-        if norm and i < len(sizes) - 1:
-            params[f"gamma{i}"], params[f"beta{i}"] = (fan_out,), (fan_out,)
-            buffers[f"running_mean{i}"], buffers[f"running_var{i}"] = (fan_out,), (fan_out,)
-    return params, buffers
-
-
-def _conv(given: Any, default: dict[str, int], name: str, channels: int, height: int,
-          width: int) -> tuple[int, ...]:
-    """(filter_num, filter_size, stride, pad, out_h, out_w) of one conv layer, checked."""
-    if given is not None and not isinstance(given, dict):
-        raise NnxpError(f"{name} is {show(given)}, not a mapping")
-    p = {**default, **(given or {})}
-    num = _size(p.get("filter_num"), f"{name}.filter_num")
-    size = _size(p.get("filter_size"), f"{name}.filter_size")
-    stride = _size(p.get("stride", 1), f"{name}.stride")
-    pad = _size(p.get("pad", 0), f"{name}.pad", 0)
-    return (num, size, stride, pad, conv_output_size(height, size, stride, pad),
-            conv_output_size(width, size, stride, pad))
-
-
 def expected_shapes(model: dict[str, Any]) -> tuple[dict, dict] | None:
     """The (parameter, buffer) shapes the net ``model`` describes would allocate, computed
-    from the config alone (the constructor's defaults filled in); None for a model this
-    function does not know. Raises NnxpError for a config no net can be built from."""
-    from nnxp.convnets import DEEP_CONV_PARAMS, SIMPLE_CONV_PARAM
-    from nnxp.nets import MODELS
+    from the config alone by the model's own ``param_shapes`` (the constructor's defaults
+    filled in); None for a model that does not say. Raises NnxpError for a config no net
+    can be built from."""
+    from nnxp.models.registry import model_class
 
-    name = model["model"]
-    if name not in MODELS:
-        raise NnxpError(f"unknown model {show(name)}: nnxp knows {', '.join(MODELS)}")
-    given = {key: value for key, value in model.items() if key != "model"}
+    cls = model_class(model.get("model"))
     try:
-        bound = inspect.signature(MODELS[name]).bind(**given)
-    except TypeError as exc:
-        raise NnxpError(f"bad config for model {name!r}: {exc}") from None
-    bound.apply_defaults()
-    a = bound.arguments
-    output = _size(a["output_size"], "output_size")
-    if name in ("two-layer", "multi-layer", "multi-layer-extend"):
-        hidden = [a["hidden_size"]] if name == "two-layer" else a["hidden_size_list"]
-        if not isinstance(hidden, list | tuple):
-            raise NnxpError(f"hidden_size_list is {show(hidden)}, not a list of sizes")
-        sizes = [_size(a["input_size"], "input_size"),
-                 *(_size(h, "hidden size") for h in hidden), output]
-        return _affine_shapes(sizes, name == "multi-layer-extend" and a["use_batchnorm"] is True)
-    if name not in ("simple-conv", "deep-conv"):
+        return cls.param_shapes(model)
+    except NotImplementedError:
         return None
-    dims = a["input_dim"]
-    if not isinstance(dims, list | tuple) or len(dims) != 3:
-        raise NnxpError(f"input_dim is {show(dims)}, not (channels, height, width)")
-    channels, height, width = (_size(d, "input_dim") for d in dims)
-    hidden = _size(a["hidden_size"], "hidden_size")
-    if name == "simple-conv":
-        num, size, _, _, conv_h, conv_w = _conv(a["conv_param"], SIMPLE_CONV_PARAM,
-                                                "conv_param", channels, height, width)
-        pool = num * conv_output_size(conv_h, 2, 2) * conv_output_size(conv_w, 2, 2)
-        return {"W1": (num, channels, size, size), "b1": (num,), "W2": (pool, hidden),
-                "b2": (hidden,), "W3": (hidden, output), "b3": (output,)}, {}
-    params: dict[str, tuple[int, ...]] = {}
-    for i, default in enumerate(DEEP_CONV_PARAMS, 1):
-        num, size, _, _, height, width = _conv(a[f"conv_param_{i}"], default, f"conv_param_{i}",
-                                               channels, height, width)
-        if i % 2 == 0:
-            height, width = conv_output_size(height, 2, 2), conv_output_size(width, 2, 2)
-        params[f"W{i}"], params[f"b{i}"] = (num, channels, size, size), (num,)
-        channels = num
-    flat = channels * height * width
-    params.update(W7=(flat, hidden), b7=(hidden,), W8=(hidden, output), b8=(output,))
-    return params, {}
 
 
 def check_architecture(model: dict[str, Any], params: dict, buffers: dict, where: str) -> None:

@@ -1,8 +1,12 @@
 """Numerical gradients of a layered net: one result (the book's central difference, h = 1e-4)
 by three paths.
 
-- ``generic``: the book's loop through ``net.loss`` on any net and backend, one parameter
-  element at a time, in the net's own dtype.
+A net hands over what the book's ``numerical_gradient`` gets, the loss as a closure
+(``lambda W: self.loss(x, t)``) and its parameters, plus the layers that loss runs x
+through; nothing here asks what class the net is.
+
+- ``generic``: the book's loop through the closure on any net and backend, one parameter
+  element at a time, in the parameters' own dtype.
 - ``jit``: Numba kernels (:mod:`nnxp.jit`) for NumPy nets made of Affine layers with
   Sigmoid / Relu / Identity between them and SoftmaxWithLoss at the end.
 - ``vectorized``: the same nets on any Array API backend: many perturbations evaluated in
@@ -16,6 +20,7 @@ difference is lambda * W.
 
 from __future__ import annotations
 
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,25 +51,22 @@ class AffineChain:
     weight_decay_lambda: float
 
 
-def affine_chain(net: Any) -> AffineChain | None:
-    """The net as an :class:`AffineChain`, or None where it has anything else (other layers,
-    an overridden predict or loss, parameters outside the Affine layers)."""
-    from nnxp.nets import Network
-
-    if not isinstance(net, Network) or type(net.last_layer) is not SoftmaxWithLoss:
+def affine_chain(layers: Sequence[Any] | None, params: Any,
+                 weight_decay_lambda: float = 0.0) -> AffineChain | None:
+    """``layers`` (the last one the loss layer) as an :class:`AffineChain` whose parameters
+    ``params`` holds (a ParamMap: name -> (layer, attribute)), or None where they are
+    anything else (other layers, parameters outside the Affine layers, no layers given)."""
+    if not layers or type(layers[-1]) is not SoftmaxWithLoss:
         return None
-    if type(net)._loss is not Network._loss or type(net).predict is not Network.predict:
-        return None
-    layers = net.layers
-    affines = layers[0::2]
-    activations = layers[1::2]
+    affines = list(layers[:-1:2])
+    activations = list(layers[1:-1:2])
     if not affines or len(affines) != len(activations) + 1:
         return None
     if any(type(a) is not Affine for a in affines):
         return None
     if any(type(a) not in _ACTIVATION_NAMES for a in activations):
         return None
-    owner = {(id(layer), attr): key for key, (layer, attr) in net.params.slots().items()}
+    owner = {(id(layer), attr): key for key, (layer, attr) in params.slots().items()}
     if len(owner) != 2 * len(affines):
         return None
     try:
@@ -78,25 +80,21 @@ def affine_chain(net: Any) -> AffineChain | None:
         weights=tuple(a.W for a in affines),
         biases=tuple(a.b for a in affines),
         activations=tuple(_ACTIVATION_NAMES[type(a)] for a in activations),
-        weight_decay_lambda=float(net.weight_decay_lambda),
+        weight_decay_lambda=float(weight_decay_lambda),
     )
 
 
-def generic_numerical_gradient(net: Any, x: Any, t: Any) -> dict[str, Any]:
-    """The book's loop: each parameter element moved by +-h through ``net.params``, the
-    whole loss recomputed each time (slow: two forward passes per parameter). x and t are
-    a batch ``net.check_batch`` has passed: the loss is evaluated without checks."""
-    x = net.backend.adopt(x, net.dtype)
-    t = net.backend.adopt(t, net.dtype)
+def generic_numerical_gradient(loss_W: Callable[[Any], Any], params: MutableMapping[str, Any],
+                               backend: Any) -> dict[str, Any]:
+    """The book's loop: each parameter element moved by +-h through ``params``, the whole
+    loss ``loss_W`` recomputed each time (slow: two forward passes per parameter)."""
     grads = {}
-    for key in net.params:
-        param = net.params[key]
+    for key in params:
+        param = params[key]
         grad = central_difference(
-            lambda _p: net._loss(x, t),
-            param,
-            on_change=lambda p, key=key: net.params.__setitem__(key, p),
+            loss_W, param, on_change=lambda p, key=key: params.__setitem__(key, p)
         )
-        grads[key] = net.backend.asarray(grad, dtype=param.dtype)
+        grads[key] = backend.asarray(grad, dtype=param.dtype)
     return grads
 
 
@@ -184,23 +182,23 @@ def vectorized_chain_gradient(
     return grads
 
 
-def _fast_paths(net: Any, chain: AffineChain, x: Any, t: Any, method: str) -> dict[str, Any]:
-    """The jit or vectorized result for a chain, in the net's dtype, decay included."""
-    be = net.backend
-    xp = be.xp
-    x = be.adopt(x, net.dtype)
-    t = be.adopt(t, net.dtype)
+def _fast_paths(chain: AffineChain, x: Any, t: Any, backend: Any, method: str) -> dict[str, Any]:
+    """The jit or vectorized result for a chain, in the parameters' dtype, decay included."""
+    xp = backend.xp
+    x = backend.adopt(x, backend.dtype)
+    t = backend.adopt(t, backend.dtype)
     if method == "jit":
         from nnxp.backend import to_numpy
         from nnxp.jit import affine_chain_gradient
 
         pairs = affine_chain_gradient(
             [to_numpy(W) for W in chain.weights], [to_numpy(b) for b in chain.biases],
-            chain.activations, to_numpy(x), to_numpy(t),
+            chain.activations, to_numpy(x), to_numpy(t), h=H,
         )
-        pairs = [(be.asarray(dW), be.asarray(db)) for dW, db in pairs]
+        pairs = [(backend.asarray(dW), backend.asarray(db)) for dW, db in pairs]
     else:
-        pairs = vectorized_chain_gradient(chain.weights, chain.biases, chain.activations, x, t)
+        pairs = vectorized_chain_gradient(chain.weights, chain.biases, chain.activations, x, t,
+                                          h=H)
     grads: dict[str, Any] = {}
     for (dW, db), wk, bk, W in zip(pairs, chain.weight_keys, chain.bias_keys, chain.weights,
                                    strict=True):
@@ -208,7 +206,7 @@ def _fast_paths(net: Any, chain: AffineChain, x: Any, t: Any, method: str) -> di
             dW = dW + chain.weight_decay_lambda * xp.astype(W, dW.dtype)
         grads[wk] = xp.astype(dW, W.dtype)
         grads[bk] = xp.astype(db, W.dtype)
-    return {key: grads[key] for key in net.params}
+    return grads
 
 
 def _numba_available() -> bool:
@@ -219,36 +217,56 @@ def _numba_available() -> bool:
     return True
 
 
-def resolve_method(net: Any, method: str = "auto") -> str:
-    """The path ``numerical_gradient(net, ..., method)`` takes: "generic", "jit" or
-    "vectorized"; raises NnxpError where the method asked for cannot run on this net."""
+def _resolve(chain: AffineChain | None, backend_name: str, method: str) -> str:
+    """The path a chain (None: not one) on ``backend_name`` takes for ``method``."""
     if method not in METHODS:
         raise NnxpError(f"unknown numerical-gradient method {method!r}: use one of "
                         f"{', '.join(METHODS)}")
     if method == "generic":
         return method
-    if affine_chain(net) is None:
+    if chain is None:
         if method == "auto":
             return "generic"
         raise NnxpError(f"method {method!r} covers nets of Affine, Sigmoid/Relu/Identity and "
                         "SoftmaxWithLoss layers only; use method='generic' for this net")
     if method == "auto":
-        return "jit" if net.backend.name == "numpy" and _numba_available() else "vectorized"
-    if method == "jit" and net.backend.name != "numpy":
-        raise NnxpError(f"method 'jit' runs on NumPy arrays, not backend {net.backend.name!r}; "
+        return "jit" if backend_name == "numpy" and _numba_available() else "vectorized"
+    if method == "jit" and backend_name != "numpy":
+        raise NnxpError(f"method 'jit' runs on NumPy arrays, not backend {backend_name!r}; "
                         "use method='vectorized'")
     return method
 
 
-def numerical_gradient(net: Any, x: Any, t: Any, method: str = "auto") -> dict[str, Any]:
-    """Gradients of ``net.loss(x, t)`` for every parameter by central differences, for a
-    batch ``net.check_batch`` has passed (``net.numerical_gradient`` checks it first).
+def resolve_method(net: Any, method: str = "auto") -> str:
+    """The path ``net.numerical_gradient(..., method)`` takes: "generic", "jit" or
+    "vectorized"; raises NnxpError where the method asked for cannot run on this net."""
+    chain = affine_chain(net.loss_layers(), net.params, net.weight_decay_lambda)
+    return _resolve(chain, net.backend.name, method)
 
-    ``method``: "auto" (jit for NumPy nets the kernels cover, vectorized for such nets on
-    other backends, generic otherwise), or one path by name. The result holds arrays of the
-    net's backend and dtype under the names of ``net.params``.
+
+def numerical_gradient(
+    loss_W: Callable[[Any], Any],
+    params: Any,
+    x: Any,
+    t: Any,
+    layers: Sequence[Any] | None = None,
+    *,
+    backend: Any,
+    method: str = "auto",
+    weight_decay_lambda: float = 0.0,
+) -> dict[str, Any]:
+    """Gradients of ``loss_W`` (the loss of batch x, t as a function of the parameters, the
+    book's closure) for every parameter of ``params`` by central differences.
+
+    ``layers``, the layers the loss runs x through (last layer included) with weight decay
+    ``weight_decay_lambda`` added, let the fast paths recompute the loss without calling
+    ``loss_W``; None leaves the generic loop. ``method``: "auto" (jit for NumPy nets the
+    kernels cover, vectorized for such nets on other backends, generic otherwise), or one
+    path by name. The result holds arrays of ``backend`` under the names of ``params``.
     """
-    method = resolve_method(net, method)
+    chain = affine_chain(layers, params, weight_decay_lambda)
+    method = _resolve(chain, backend.name, method)
     if method == "generic":
-        return generic_numerical_gradient(net, x, t)
-    return _fast_paths(net, affine_chain(net), x, t, method)
+        return generic_numerical_gradient(loss_W, params, backend)
+    grads = _fast_paths(chain, x, t, backend, method)
+    return {key: grads[key] for key in params}

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from nnxp.conv import Convolution, Pooling, col2im, im2col
-from nnxp.convnets import DeepConvNet, SimpleConvNet
 from nnxp.errors import NnxpError
 from nnxp.gradient import numerical_gradient
-from nnxp.nets import build
+from nnxp.models import build
+from nnxp.models.conv import DeepConvNet, SimpleConvNet
 from tests.helpers import assert_close
 
 

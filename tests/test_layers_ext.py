@@ -8,7 +8,8 @@ import pytest
 from nnxp.errors import NnxpError
 from nnxp.gradient import numerical_gradient
 from nnxp.layers import BatchNormalization, Dropout
-from nnxp.nets import MultiLayerNet, MultiLayerNetExtend, build
+from nnxp.models import build
+from nnxp.models.multi_layer import MultiLayerNet, MultiLayerNetExtend
 from tests.helpers import assert_close
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from nnxp import MultiLayerNet, NnxpError, TwoLayerNet
-from nnxp.nets import build, forward, init_network
+from nnxp.models import build
+from nnxp.models.three_layer import forward, init_network
 from tests.helpers import assert_close
 
 
@@ -84,7 +85,7 @@ def test_params_is_a_live_view_of_the_layers(backend):
     out = net.predict(np.zeros((1, 4)))
     assert_close(out, [[5.0, -5.0]], backend)
     net.params["W1"] -= 1.0
-    assert_close(net.layers[0].W, backend.to_numpy(net.params["W1"]), backend, rtol=0)
+    assert_close(net.layers["Affine1"].W, backend.to_numpy(net.params["W1"]), backend, rtol=0)
     with pytest.raises(KeyError, match="not a parameter"):
         net.params["W9"] = net.params["W1"]
 

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from nnxp.errors import NnxpError
 from nnxp.layers import Sigmoid
+from nnxp.models.multi_layer import MultiLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.netgrad import affine_chain, resolve_method, vectorized_chain_gradient
-from nnxp.nets import MultiLayerNet, TwoLayerNet
 from tests.helpers import assert_close
 
 CASES = [
@@ -38,6 +39,11 @@ def make_net(backend, activation="sigmoid", hidden=(5,), decay=0.0, dtype="float
             bias = 0.3 * rng.standard_normal(tuple(net.params[key].shape))
             net.params[key] = net.backend.asarray(bias.astype(dtype))
     return net
+
+
+def chain_of(net):
+    """The net as the fast paths see it: the layers its loss runs through, and its params."""
+    return affine_chain(net.loss_layers(), net.params, net.weight_decay_lambda)
 
 
 def make_data(n=5, d=6, classes=3, seed=0):
@@ -121,7 +127,7 @@ def test_batches_of_any_shape_are_flattened(backend):
 
 def test_vectorized_chunks_give_one_result(backend):
     x, t = make_data()
-    chain = affine_chain(make_net(backend, "relu", [3, 4, 3]))
+    chain = chain_of(make_net(backend, "relu", [3, 4, 3]))
     xs, ts = backend.asarray(x), backend.asarray(t)
     whole = vectorized_chain_gradient(chain.weights, chain.biases, chain.activations, xs, ts)
     tiny = vectorized_chain_gradient(chain.weights, chain.biases, chain.activations, xs, ts,
@@ -140,7 +146,7 @@ def test_nets_the_fast_paths_do_not_cover_fall_back_to_generic(backend):
     net = make_net(backend, "sigmoid", [4])
     assert resolve_method(net) in ("jit", "vectorized")
     net.layers[1] = CustomSigmoid()
-    assert affine_chain(net) is None
+    assert chain_of(net) is None
     assert resolve_method(net) == "generic"
     for method in ("jit", "vectorized"):
         with pytest.raises(NnxpError, match="method='generic'"):
@@ -184,7 +190,7 @@ def test_general_kernel_agrees_with_generic_loop(activation, hidden):
     x, t = make_data()
     net = make_net("numpy", activation, hidden)
     expected = net.numerical_gradient(x, t, "generic")
-    chain = affine_chain(net)
+    chain = chain_of(net)
     pairs = affine_chain_gradient(chain.weights, chain.biases, chain.activations, x, t,
                                   fast=False)
     for (dW, db), wk, bk in zip(pairs, chain.weight_keys, chain.bias_keys, strict=True):
@@ -227,7 +233,7 @@ def test_kernel_and_its_array_api_twin_agree(sizes, d, classes, n, activation, s
         t = rng.dirichlet(np.ones(classes), n)
     net = MultiLayerNet(d, sizes, classes, activation=activation, weight_init_std=0.7,
                         dtype="float64", seed=seed)
-    chain = affine_chain(net)
+    chain = chain_of(net)
     args = (chain.weights, chain.biases, chain.activations, x, t)
     for (kW, kb), (vW, vb) in zip(affine_chain_gradient(*args), vectorized_chain_gradient(*args),
                                   strict=True):
@@ -296,7 +302,7 @@ def test_thread_count_and_threads_give_one_result(monkeypatch):
     with pytest.raises(NnxpError, match="NNXP_JIT_THREADS"):
         thread_count()
     x, t = make_data(n=8)
-    chain = affine_chain(make_net("numpy", "relu", [4, 3]))
+    chain = chain_of(make_net("numpy", "relu", [4, 3]))
     args = (chain.weights, chain.biases, chain.activations, x, t)
     before = numba.get_num_threads()
     one = affine_chain_gradient(*args, threads=1)
@@ -304,3 +310,41 @@ def test_thread_count_and_threads_give_one_result(monkeypatch):
     assert numba.get_num_threads() == before
     for (a, b), (c, d) in zip(one, many, strict=True):
         assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+class LoggingNet(MultiLayerNet):
+    """A subclass that overrides loss (and _loss) only to log: the same function."""
+
+    calls = 0
+
+    def loss(self, x, t, train_flg=None):
+        type(self).calls += 1
+        return super().loss(x, t, train_flg)
+
+    def _loss(self, x, t, train_flg=None):
+        type(self).calls += 1
+        return super()._loss(x, t, train_flg)
+
+
+def test_a_net_that_overrides_loss_to_log_keeps_the_fast_path(backend):
+    x, t = make_data()
+    net = make_net(backend, "sigmoid", [4])
+    logging = LoggingNet(6, [4], 3, activation="sigmoid", weight_init_std=0.5, backend=backend,
+                         dtype="float64", seed=7)
+    for key in net.params:
+        logging.params[key] = net.params[key]
+    assert resolve_method(logging) == resolve_method(net) != "generic"
+    expected = host(net.numerical_gradient(backend.asarray(x), backend.asarray(t), "generic"))
+    got = logging.numerical_gradient(backend.asarray(x), backend.asarray(t))
+    for key in expected:
+        assert_close(got[key], expected[key], backend, atol=1e-9, rtol=0)
+
+
+def test_a_two_layer_net_hands_over_its_book_layers(backend):
+    x, t = make_data()
+    net = TwoLayerNet(6, 4, 3, weight_init_std=0.5, backend=backend, dtype="float64", seed=1)
+    assert resolve_method(net) != "generic"
+    expected = host(net.numerical_gradient(backend.asarray(x), backend.asarray(t), "generic"))
+    got = net.numerical_gradient(backend.asarray(x), backend.asarray(t))
+    for key in expected:
+        assert_close(got[key], expected[key], backend, atol=1e-9, rtol=0)

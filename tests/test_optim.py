@@ -156,7 +156,7 @@ def test_updates_the_layers_of_a_net(backend, name) -> None:
     host_grads = {k: backend.to_numpy(v) for k, v in grads.items()}
     get_optimizer(name).update(net.params, grads)
     BOOK[name]().update(before, host_grads)
-    affine = net.layers[0]
+    affine = net.layers["Affine1"]
     assert_close(affine.W, before["W1"], backend, rtol=1e-12, atol=1e-14)
     assert_close(net.params["b2"], before["b2"], backend, rtol=1e-12, atol=1e-14)
 

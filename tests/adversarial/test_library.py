@@ -113,10 +113,10 @@ def test_the_trainer_checks_labels_once_and_steps_without_checks(backend, monkey
         with pytest.raises(NnxpError):
             Trainer(net, x, bad, x, t, epochs=1, mini_batch_size=5, verbose=False)
     trainer = Trainer(net, x, t, x, t, epochs=1, mini_batch_size=5, verbose=False)
-    import nnxp.nets
+    import nnxp.models.base
 
     calls = []
-    monkeypatch.setattr(nnxp.nets, "check_label_range", lambda *a: calls.append(a))
+    monkeypatch.setattr(nnxp.models.base, "check_label_range", lambda *a: calls.append(a))
     trainer.train()
     assert len(calls) == 2  # the two accuracies of the epoch, none per step
 
