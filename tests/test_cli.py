@@ -404,7 +404,7 @@ def test_plot_optimizers_errors_are_one_line(fake_data, capsys, _isolated, argv,
 
 def test_threads_limits_the_cpu_thread_pools():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from nnxp.cli import _threads
+    from nnxp.cli.common import limit_threads as _threads
 
     with _threads(1):
         assert {pool["num_threads"] for pool in threadpoolctl.threadpool_info()} <= {1}
