@@ -7,21 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnxp.cli import build_parser
+from nnxp.cli.model_options import describe, network_config
 from nnxp.errors import NnxpError
 from nnxp.models import registry
 from nnxp.models.multi_layer import MultiLayerNet
-from nnxp.models.registry import (
-    DEFAULT_HIDDEN,
-    MODEL_OPTIONS,
-    MODELS,
-    build,
-    check_model_options,
-    config_from_options,
-    describe,
-    model_class,
-    param_shapes,
-    takes_images,
-)
+from nnxp.models.options import MODEL_OPTIONS, takes_images
+from nnxp.models.registry import MODELS, build, model_class, param_shapes
 from nnxp.models.two_layer import TwoLayerNet
 from tests.helpers import assert_close
 
@@ -102,35 +94,41 @@ def test_two_layer_net_reads_like_the_book(activation):
     assert net.layers["Affine2"].b is net.params["b2"]
 
 
+def _train_config(*argv, input_shape=(1, 4, 4)):
+    args = build_parser().parse_args(["train", *argv])
+    return network_config(args, "train", input_shape, 10)
+
+
+def test_every_model_has_its_command_line_options():
+    assert list(MODEL_OPTIONS) == list(MODELS)
+    assert [m for m in MODELS if takes_images(m)] == ["simple-conv", "deep-conv"]
+
+
 def test_options_become_configs():
-    config = config_from_options("multi-layer-extend", {"hidden": [7, 5], "dropout": 0.3,
-                                                        "batchnorm": True}, (1, 4, 4), 10)
+    config = _train_config("--model", "multi-layer-extend", "--hidden", "7", "5", "--dropout",
+                           "0.3", "--batchnorm")
     assert config == {"model": "multi-layer-extend", "output_size": 10, "input_size": 16,
                       "activation": "relu", "weight_init_std": "he", "hidden_size_list": [7, 5],
                       "weight_decay_lambda": 0.0, "use_dropout": True, "dropout_ratio": 0.3,
                       "use_batchnorm": True}
     assert describe(config) == "16-7-5-10 relu, batchnorm, dropout 0.3"
-    assert not takes_images(config)
-    conv = config_from_options("simple-conv", {}, (1, 28, 28), 10)
+    conv = _train_config("--model", "simple-conv", input_shape=(1, 28, 28))
     assert conv == {"model": "simple-conv", "output_size": 10, "input_dim": [1, 28, 28],
-                    "hidden_size": DEFAULT_HIDDEN["simple-conv"][0], "weight_init_std": 0.01}
-    assert takes_images(conv) and describe(conv) == "1x28x28 images, hidden 100"
-    two = config_from_options("two-layer", {"init": "xavier", "activation": "sigmoid"},
-                              (784,), 10)
+                    "hidden_size": 100, "weight_init_std": 0.01}
+    assert describe(conv) == "1x28x28 images, hidden 100"
+    two = _train_config("--init", "xavier", "--activation", "sigmoid", input_shape=(784,))
     assert two["weight_init_std"] == "xavier" and describe(two) == "784-50-10 sigmoid"
     for each in (config, conv, two):
         build(each, seed=0)
 
 
 def test_options_a_model_does_not_take_are_refused():
-    assert set(MODEL_OPTIONS) == {"activation", "init", "weight_decay", "dropout", "batchnorm"}
     with pytest.raises(NnxpError, match="--batchnorm applies to --model multi-layer-extend"):
-        check_model_options("two-layer", {"batchnorm": True})
-    check_model_options("two-layer", {"batchnorm": False, "dropout": None})
+        _train_config("--batchnorm")
     with pytest.raises(NnxpError, match="takes one hidden size"):
-        config_from_options("two-layer", {"hidden": [3, 4]}, (4,), 2)
+        _train_config("--hidden", "3", "4")
     with pytest.raises(NnxpError, match="takes images"):
-        config_from_options("deep-conv", {}, (784,), 10)
+        _train_config("--model", "deep-conv", input_shape=(784,))
 
 
 def test_a_registered_model_is_built():

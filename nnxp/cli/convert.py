@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nnxp.backend import DTYPES
-from nnxp.cli.model_options import takes_images
+from nnxp.models.options import takes_images
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -19,8 +19,8 @@ from nnxp.cli.common import (
     load_data,
     where,
 )
-from nnxp.cli.model_options import takes_images
 from nnxp.errors import NnxpError
+from nnxp.models.options import takes_images
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -19,10 +19,10 @@ from nnxp.cli.model_options import (
     add_model_arguments,
     describe_check,
     network_config,
-    takes_images,
 )
 from nnxp.gradcheck import gradient_check, random_mnist_like, randomize_biases
 from nnxp.limits import check_memory
+from nnxp.models.options import takes_images
 from nnxp.netgrad import METHODS
 
 

@@ -31,9 +31,9 @@ from nnxp.cli.model_options import (
     add_model_arguments,
     describe,
     network_config,
-    takes_images,
 )
 from nnxp.errors import NnxpError
+from nnxp.models.options import takes_images
 from nnxp.optim import OPTIMIZERS
 
 

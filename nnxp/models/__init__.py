@@ -1,6 +1,6 @@
 """The book's nets and the registry that builds them from a config.
 
-The registry (``build``, ``MODELS``, the command line's model options) is imported here;
+The registry (``build``, ``MODELS``, ``param_shapes``) is imported here;
 each net's module is imported when its name is first used, so ``import nnxp.models`` stays
 light and no model module is imported by the registry at import time.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from nnxp.models.registry import MODELS, build, config_from_options, describe, takes_images
+from nnxp.models.registry import MODELS, build, param_shapes
 
 _LAZY: dict[str, str] = {
     "TwoLayerNet": "nnxp.models.two_layer",
@@ -30,4 +30,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'nnxp.models' has no attribute {name!r}")
 
 
-__all__ = ["MODELS", "build", "config_from_options", "describe", "takes_images", *_LAZY]
+__all__ = ["MODELS", "build", "param_shapes", *_LAZY]
