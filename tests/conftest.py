@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from nnxp.backend import BackendUnavailable, get_backend
+from nnxp.backends import BackendUnavailable, get_backend
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,7 +7,7 @@ entries picked by indexing instead of a one-hot product, results computed into t
 just made); on large ones they avoid np.where, which is ten times slower than a product on
 an unpredictable mask. Each returns its reference's values, or NotImplemented for inputs it
 does not handle. Labels are indexed as given: the nets check their range at the boundary.
-The Numba loops of :mod:`nnxp.fused.numba_kernels` go further.
+The Numba loops of :mod:`nnxp.kernels.numba_fused` go further.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Numba kernels for NumPy arrays: one compiled loop for each fusable function.
 
-Opt-in (``NNXP_FUSED=numba`` or ``nnxp.backend.use_fused("numba")``): a loop does in one
+Opt-in (``NNXP_FUSED=numba`` or ``nnxp.kernels.dispatch.use_fused("numba")``): a loop does in one
 call and one pass what takes NumPy several, which makes the book's small step about a tenth
 faster and ReLU on large arrays four times faster than NumPy's own kernels, but the first
 call in a process imports and initialises Numba (about 0.6 s here), more than a default
 10,000-step run of the book's net saves. Worth it for long runs and wide nets.
 
 Each public function has the signature of the reference it replaces (see
-:func:`nnxp.backend.fusable`), checks what its loop handles (float32 or float64, C-contiguous,
+:func:`nnxp.kernels.dispatch.fusable`), checks what its loop handles (float32 or float64, C-contiguous,
 labels in range) and returns NotImplemented otherwise. Elementwise loops compute in the
 array's dtype, the batch sum and the update in NumPy's order (the same rounding); softmax
 sums in float64. NumPy's error model (no exception on division by zero), no fastmath (NaN
