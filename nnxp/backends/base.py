@@ -80,7 +80,8 @@ class Adapter:
     ``array_modules``: the top-level module names of its array types (found without importing
     the library); ``install_hint``: the pip command that brings it; ``on_host``: its arrays are
     host NumPy arrays (Numba's kernels take them); ``single_device``: it has one device, so
-    arrays never need moving between devices.
+    arrays never need moving between devices; ``mutable``: its arrays can be written in place
+    (JAX's cannot: code that needs a caller to see a change must rebind, not write).
     """
 
     name: str = ""
@@ -88,6 +89,7 @@ class Adapter:
     install_hint: str = ""
     on_host: bool = False
     single_device: bool = False
+    mutable: bool = True
 
     def unusable(self) -> str | None:
         """None when the library can run here, else why not in one line (no device probed)."""
@@ -256,6 +258,11 @@ class Backend:
     def on_host(self) -> bool:
         """Whether its arrays are host NumPy arrays (what Numba's kernels take)."""
         return self.adapter.on_host
+
+    @property
+    def mutable(self) -> bool:
+        """Whether its arrays can be written in place (False on JAX)."""
+        return self.adapter.mutable
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """Copy an array of this backend (or any supported library) to a NumPy array."""

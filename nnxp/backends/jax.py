@@ -26,7 +26,8 @@ class JaxAdapter(Adapter):
 
     name = "jax"
     array_modules = ("jax", "jaxlib")
-    install_hint = "pip install 'nnxp[jax]'"
+    install_hint = "pip install jax"
+    mutable = False
 
     def status(self) -> str | None:
         """Installed is usable (jax always has its CPU device), found without importing jax:
