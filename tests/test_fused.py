@@ -29,8 +29,8 @@ RTOL = {"float32": 2e-6, "float64": 1e-13}
 FUSABLE = {fn.__name__: fn for fn in (relu_and_mask, zero_where, batch_sum, subtract_scaled,
                                       softmax_and_cross_entropy, softmax_cross_entropy_grad)}
 KERNELS = {
-    "numpy": set(FUSABLE) - {"subtract_scaled"},
-    "numba_fused": set(FUSABLE),
+    "numpy": {"relu_and_mask", "zero_where", "softmax_and_cross_entropy"},
+    "numba_fused": {"relu_and_mask", "zero_where", "softmax_and_cross_entropy"},
     "cupy": set(FUSABLE) - {"batch_sum"},
 }
 """The kernels each module has; each kept because benchmarks/train_step.py measures a gain."""
@@ -147,7 +147,8 @@ def test_softmax_cross_entropy_and_grad(backend, module, n, classes, dtype, labe
     assert_close(backend.xp.reshape(backend.xp.asarray(loss), (1,)), [float(ref_loss)], backend,
                  rtol=RTOL[dtype] * 10, dtype=ref_loss.dtype)
     dx = _run(module, "softmax_cross_entropy_grad", ref_y, t)
-    _same(dx, softmax_cross_entropy_grad.reference(ref_y, t), backend, rtol=RTOL[dtype])
+    if dx is not None:
+        _same(dx, softmax_cross_entropy_grad.reference(ref_y, t), backend, rtol=RTOL[dtype])
 
 
 def test_softmax_with_infinite_and_nan_scores(backend, module) -> None:
@@ -165,7 +166,10 @@ def test_labels_out_of_range_do_as_the_reference(backend, module) -> None:
     x = backend.asarray(_host(11, (3, 4), "float32"))
     y = softmax_and_cross_entropy.reference(x, _labels(12, 3, 4, backend))[0]
     bad = backend.asarray(np.array([0, 4, 1], dtype=np.int64))
-    out = module[1]["softmax_cross_entropy_grad"](y, bad)
+    kernel = module[1].get("softmax_cross_entropy_grad")
+    if kernel is None:
+        pytest.skip(f"nnxp.kernels.{module[0]} has no softmax_cross_entropy_grad")
+    out = kernel(y, bad)
     if out is not NotImplemented:  # declining is allowed here: the nets check labels first
         _same(out, softmax_cross_entropy_grad.reference(y, bad), backend)
 
@@ -246,9 +250,9 @@ def test_modes_switch_and_restore() -> None:
     before = fused_mode()
     x = np.ones((2, 2))
     with use_fused(False):
-        assert fused_mode() == "off" and fused_kernel("batch_sum", x) is None
+        assert fused_mode() == "off" and fused_kernel("relu_and_mask", x) is None
         with use_fused(True):
-            assert fused_mode() == "auto" and fused_kernel("batch_sum", x) is not None
+            assert fused_mode() == "auto" and fused_kernel("relu_and_mask", x) is not None
     assert fused_mode() == before
     with pytest.raises(ValueError, match="unknown fused-kernel mode"):
         set_fused_mode("fast")
