@@ -1,7 +1,7 @@
 """Array operations the layers and the optimizers share, written once for the Array API.
 
 Each function here is the reference definition of what it computes. Decorated with
-:func:`nnxp.backend.fusable`, it may instead run a fused kernel that the backend picks for
+:func:`nnxp.kernels.dispatch.fusable`, it may instead run a fused kernel that the backend picks for
 its input's library (Numba loops for NumPy, CUDA kernels for CuPy), which tests hold to the
 reference; callers never know which ran.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnxp.backend import array_namespace, fusable
+from nnxp.backends import array_namespace
+from nnxp.kernels.dispatch import fusable
 
 
 @fusable

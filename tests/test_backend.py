@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-import nnxp.backend as backend_module
+import nnxp.backends.cupy as cupy_adapter
 from nnxp import BackendUnavailable, NnxpError, available_backends, get_backend
-from nnxp.backend import BACKEND_NAMES, backend_of, backend_status, to_numpy
+from nnxp.backends import BACKEND_NAMES, backend_of, backend_status, to_numpy
 from tests.helpers import assert_close
 
 
@@ -47,14 +47,21 @@ def test_adopt_moves_host_arrays_and_casts_floats_only(backend):
     assert labels.dtype == backend.xp.int64
 
 
-def test_synchronize_is_harmless(backend):
-    backend.synchronize()
+def test_synchronize_returns_once_queued_work_is_done(backend):
+    x = backend.asarray(np.arange(6.0).reshape(2, 3))
+    y = backend.xp.matmul(x, backend.xp.matrix_transpose(x))
+    assert backend.synchronize() is None
+    if backend.name == "cupy":
+        import cupy
+
+        assert cupy.cuda.get_current_stream().done
+    assert to_numpy(y).tolist() == [[5.0, 14.0], [14.0, 50.0]]
 
 
 @pytest.mark.host
 def test_unknown_backend_names_the_choices():
-    with pytest.raises(BackendUnavailable, match="unknown backend 'jax'.*numpy"):
-        get_backend("jax")
+    with pytest.raises(BackendUnavailable, match="unknown backend 'tensorflow'.*numpy.*jax"):
+        get_backend("tensorflow")
     assert issubclass(BackendUnavailable, NnxpError)
 
 
@@ -78,12 +85,12 @@ def cupy_reason(monkeypatch):
     """get_backend("cupy")'s one-line refusal, probed afresh (the probe's answer is cached)."""
 
     def probe() -> str:
-        backend_module._cupy_status.cache_clear()
+        cupy_adapter.cupy_status.cache_clear()
         try:
             with pytest.raises(BackendUnavailable) as info:
                 get_backend("cupy")
         finally:
-            backend_module._cupy_status.cache_clear()
+            cupy_adapter.cupy_status.cache_clear()
         assert "\n" not in str(info.value)
         return str(info.value)
 
@@ -127,7 +134,7 @@ def test_cupy_without_device_gives_driver_reason(monkeypatch, cupy_reason):
 
 @pytest.mark.host
 def test_probing_cupy_never_crashes_the_process():
-    code = "from nnxp.backend import backend_status; print(backend_status()['cupy'] or 'ok')"
+    code = "from nnxp.backends import backend_status; print(backend_status()['cupy'] or 'ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()

@@ -197,7 +197,7 @@ def _assert_one_line_error(code, err, *needles):
 @pytest.mark.parametrize(
     ("extra", "needles"),
     [
-        (["--backend", "jax"], ["invalid choice: 'jax'", "numpy", "see `nnxp train --help`"]),
+        (["--backend", "tensorflow"], ["invalid choice: 'tensorflow'", "numpy", "see `nnxp train --help`"]),
         (["--lr", "0"], ["learning rate must be a finite number > 0", "--lr 0.1"]),
         (["--lr", "inf"], ["learning rate must be a finite number > 0"]),
         (["--lr", "-1"], ["learning rate must be a finite number > 0"]),

@@ -1,18 +1,19 @@
-"""Numba kernels for NumPy arrays: one compiled loop for each fusable function.
+"""Numba kernels for NumPy arrays: one compiled loop for ReLU, its backward and the softmax loss.
 
-Opt-in (``NNXP_FUSED=numba`` or ``nnxp.backend.use_fused("numba")``): a loop does in one
-call and one pass what takes NumPy several, which makes the book's small step about a tenth
-faster and ReLU on large arrays four times faster than NumPy's own kernels, but the first
+Opt-in (``NNXP_FUSED=numba`` or ``nnxp.kernels.dispatch.use_fused("numba")``): a loop does in
+one call and one pass what takes NumPy several, which makes the book's small step about a
+tenth faster and ReLU on large arrays four times faster than NumPy's own kernels, but the first
 call in a process imports and initialises Numba (about 0.6 s here), more than a default
 10,000-step run of the book's net saves. Worth it for long runs and wide nets.
 
 Each public function has the signature of the reference it replaces (see
-:func:`nnxp.backend.fusable`), checks what its loop handles (float32 or float64, C-contiguous,
-labels in range) and returns NotImplemented otherwise. Elementwise loops compute in the
-array's dtype, the batch sum and the update in NumPy's order (the same rounding); softmax
-sums in float64. NumPy's error model (no exception on division by zero), no fastmath (NaN
-must propagate so that training notices divergence), ``cache=True`` (compiled once per
-machine).
+:func:`nnxp.kernels.dispatch.fusable`), checks what its loop handles (float32 or float64,
+C-contiguous, labels in range) and returns NotImplemented otherwise. Elementwise loops compute
+in the array's dtype; softmax sums in float64. NumPy's error model (no exception on division
+by zero), no fastmath (NaN must propagate so that training notices divergence),
+``cache=True`` (compiled once per machine). Only loops whose removal slowed
+benchmarks/train_step.py's step by 3% or more are kept (the batch sum, the SGD update and
+the softmax gradient were within noise).
 """
 
 from __future__ import annotations
@@ -47,23 +48,6 @@ def _zero_where(mask, x, out):  # pragma: no cover - compiled
 
 
 @jit
-def _batch_sum(x, out):  # pragma: no cover - compiled
-    rows, cols = x.shape
-    for j in range(cols):
-        out[j] = x[0, j]
-    for i in range(1, rows):
-        for j in range(cols):
-            out[j] += x[i, j]
-
-
-@jit
-def _subtract_scaled(p, g, lr):  # pragma: no cover - compiled
-    flat_p, flat_g = p.reshape(p.size), g.reshape(g.size)
-    for i in range(flat_p.size):
-        flat_p[i] -= lr * flat_g[i]
-
-
-@jit
 def _softmax_cross_entropy(x, t, y, loss):  # pragma: no cover - compiled
     n, c = x.shape
     for i in range(n):
@@ -84,18 +68,6 @@ def _softmax_cross_entropy(x, t, y, loss):  # pragma: no cover - compiled
             y[i, j] = y[i, j] / total
         total_loss += math.log(total) - (x[i, t[i]] - top)
     loss[0] = total_loss / n
-    return True
-
-
-@jit
-def _softmax_cross_entropy_grad(y, t, dx, n, one):  # pragma: no cover - compiled
-    rows, c = y.shape
-    for i in range(rows):
-        if t[i] < 0 or t[i] >= c:
-            return False
-    for i in range(rows):
-        for j in range(c):
-            dx[i, j] = ((y[i, j] - one) if j == t[i] else y[i, j]) / n
     return True
 
 
@@ -122,29 +94,6 @@ def zero_where(mask: Any, x: Any) -> Any:
     return out
 
 
-def batch_sum(x: Any) -> Any:
-    """Sum over axis 0 of a 2-D array, row after row as NumPy adds them."""
-    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in _FLOATS or x.shape[0] == 0:
-        return NotImplemented
-    out = np.empty(x.shape[1], dtype=x.dtype)
-    _batch_sum(x, out)
-    return out
-
-
-def subtract_scaled(p: Any, g: Any, lr: float) -> Any:
-    """p -= lr * g in one pass, in p (the caller owns p); returns p."""
-    if (
-        type(p) is not np.ndarray or type(g) is not np.ndarray or p.dtype not in _FLOATS
-        or g.dtype != p.dtype or g.shape != p.shape or not isinstance(lr, int | float)
-    ):
-        return NotImplemented
-    flags = p.flags
-    if not (flags.c_contiguous and flags.writeable and g.flags.c_contiguous):
-        return NotImplemented
-    _subtract_scaled(p, g, p.dtype.type(lr))
-    return p
-
-
 def softmax_and_cross_entropy(x: Any, t: Any) -> Any:
     """(softmax(x), mean cross-entropy) for a batch of scores and integer labels, row by row."""
     if (
@@ -160,28 +109,10 @@ def softmax_and_cross_entropy(x: Any, t: Any) -> Any:
     return y, loss[0]
 
 
-def softmax_cross_entropy_grad(y: Any, t: Any) -> Any:
-    """(y - one_hot(t)) / N for a batch of probabilities and integer labels."""
-    if (
-        type(y) is not np.ndarray or type(t) is not np.ndarray or y.ndim != 2 or t.ndim != 1
-        or y.dtype not in _FLOATS or t.dtype.kind not in "iu" or t.shape[0] != y.shape[0]
-        or not y.flags.c_contiguous
-    ):
-        return NotImplemented
-    dx = np.empty_like(y)
-    scalar = y.dtype.type
-    if not _softmax_cross_entropy_grad(y, t, dx, scalar(y.shape[0]), scalar(1)):
-        return NotImplemented
-    return dx
-
-
 def kernels() -> dict[str, Callable[..., Any]]:
     """The kernels by the name of the reference function each replaces."""
     return {
         "relu_and_mask": relu_and_mask,
         "zero_where": zero_where,
-        "batch_sum": batch_sum,
-        "subtract_scaled": subtract_scaled,
         "softmax_and_cross_entropy": softmax_and_cross_entropy,
-        "softmax_cross_entropy_grad": softmax_cross_entropy_grad,
     }

@@ -9,7 +9,9 @@ import numba
 import numpy as np
 from numba import types
 
-from nnxp.gradient import H
+DEFAULT_H = 1e-4
+"""The book's h, the default step (nnxp.gradient passes its own H; this module imports no
+nnxp module, so the two never import each other)."""
 
 
 def _central_difference_loop(f: Any, x: np.ndarray, h: float) -> np.ndarray:
@@ -40,7 +42,7 @@ def _loop_for(ndim: int) -> Any:
     return numba.njit(array(f_type, array, types.float64), cache=True)(_central_difference_loop)
 
 
-def numerical_gradient(f: Any, x: np.ndarray, h: float = H) -> np.ndarray:
+def numerical_gradient(f: Any, x: np.ndarray, h: float = DEFAULT_H) -> np.ndarray:
     """The gradient of a ``numba.njit`` scalar function f at x, a C-contiguous float64 array.
 
     The whole central-difference loop runs in nopython mode. x is perturbed in place, one

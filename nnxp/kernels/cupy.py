@@ -6,7 +6,7 @@ for ReLU, two for its backward, two for the SGD update, about a dozen for softma
 loss and six for its gradient; these take one each (softmax: one kernel plus the zeroing of
 the loss). Kernels are compiled by NVRTC at their first call and cached on disk by CuPy.
 
-Each function has the signature of its reference (see :func:`nnxp.backend.fusable`) and
+Each function has the signature of its reference (see :func:`nnxp.kernels.dispatch.fusable`) and
 returns NotImplemented for what it does not handle (dtypes other than float32/float64, a
 layout a raw kernel cannot index). Values match the reference to rounding: sums in the
 softmax run in double; a label out of range wraps around as CuPy's indexing does.

@@ -1,0 +1,24 @@
+"""Fused kernels and Numba numerical-gradient kernels, by library, with the dispatch.
+
+Fused kernels run in place of the Array API reference functions of :mod:`nnxp.ops` and
+:mod:`nnxp.functions` (decorated with :func:`nnxp.kernels.dispatch.fusable`): the dispatch
+runs the kernel of the reference's name from the modules the input's adapter names for the
+current mode (``NNXP_FUSED`` or :func:`nnxp.kernels.dispatch.use_fused`):
+
+- ``numpy`` (mode "auto", the default): NumPy arrays, with NumPy's own calls in place of
+  slower or more numerous Array API ones. A small net's step is made of many operations on
+  small arrays, each costing NumPy a few microseconds whatever its size.
+- ``numba_fused`` (mode "numba"): NumPy arrays, one compiled loop doing the work of several
+  calls in one pass; faster still, but Numba takes a while to start in each process.
+- ``cupy`` (mode "auto"): CUDA kernels for CuPy arrays, where every operation is a kernel
+  launch and the book's small net is bound by launches.
+
+Each kernel takes exactly its reference's arguments and returns the same values (to rounding)
+or NotImplemented for inputs it does not handle (a dtype, a layout), which sends the call to
+the reference. Each module is imported only when an array of its library first meets a
+fusable function in its mode, so importing nnxp stays quick.
+
+The numerical-gradient kernels (``numba_scalar``, ``numba_netgrad`` and its compiled
+``numba_netgrad_loops``) are picked by :mod:`nnxp.netgrad` and :mod:`nnxp.gradient`, never by
+the dispatch: they import :mod:`nnxp.functions`, which imports the dispatch.
+"""
