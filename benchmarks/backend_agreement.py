@@ -15,9 +15,9 @@ import argparse
 import numpy as np
 
 from benchmarks.harness import machine, write_json
-from nnxp.backend import available_backends, to_numpy
+from nnxp.backends import available_backends, to_numpy
 from nnxp.datasets import load_dataset
-from nnxp.nets import TwoLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.train import Trainer
 
 BACKENDS = ("numpy", "torch", "array_api_strict")

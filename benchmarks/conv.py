@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from benchmarks.harness import RESULTS, interleaved_times, limit_threads, machine, write_json
-from nnxp.backend import get_backend
+from nnxp.backends import get_backend
 from nnxp.conv import Convolution
 
 N, C, H, W = 100, 1, 28, 28

@@ -35,7 +35,7 @@ from nnxp.datasets import load_mnist
 from nnxp.datasets.mnist import MNIST_FILES
 from nnxp.gradcheck import random_mnist_like
 from nnxp.gradient import central_difference
-from nnxp.nets import TwoLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 
 H = 1e-4
 SIZES = (784, 50, 10)
@@ -103,7 +103,7 @@ def load_batch(data_dir: Path | None, batch: int, seed: int) -> tuple[np.ndarray
 CHILD = """
 import time, numpy as np
 t0 = time.perf_counter()
-from nnxp.nets import TwoLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 net = TwoLayerNet(784, 50, 10, dtype="float64", seed=0)
 rng = np.random.default_rng(0)
 x = rng.random((100, 784)) * (rng.random((100, 784)) < 0.19)
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import torch
 
-        from nnxp.backend import get_backend
+        from nnxp.backends import get_backend
 
         tnet = TwoLayerNet(*SIZES, backend=get_backend("torch", dtype="float64"),
                            dtype="float64", seed=args.seed)

@@ -55,8 +55,10 @@ from benchmarks.harness import (
     print_table,
     write_json,
 )
-from nnxp.backend import Backend, fused_mode, get_backend, set_fused_mode
-from nnxp.nets import MultiLayerNet, TwoLayerNet
+from nnxp.backends import Backend, get_backend
+from nnxp.kernels.dispatch import fused_mode, set_fused_mode
+from nnxp.models.multi_layer import MultiLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.train import FLUSH_EVERY, Trainer
 
 NETS: dict[str, dict[str, Any]] = {

@@ -41,7 +41,7 @@ def pickles() -> None:
 def model_files() -> None:
     """Model files of two tiny nets, as `nnxp train --save` writes them."""
     from nnxp.io import save_model
-    from nnxp.nets import MultiLayerNet
+    from nnxp.models.multi_layer import MultiLayerNet
 
     with tempfile.TemporaryDirectory() as folder:
         for hidden in ([3], [2, 2]):

@@ -1,6 +1,6 @@
 """nnxp: the networks of *Deep Learning from Scratch* on any Array API backend."""
 
-from nnxp.backend import Backend, available_backends, get_backend
+from nnxp.backends import Backend, available_backends, get_backend
 from nnxp.errors import BackendUnavailable, DatasetError, ModelFileError, NnxpError
 from nnxp.gradcheck import gradient_check
 from nnxp.models.multi_layer import MultiLayerNet

@@ -16,12 +16,13 @@ import os
 
 import numpy as np
 
-from nnxp.backend import Backend
+from nnxp.backends import Backend
 from nnxp.book_pickle import ALLOWED, SafeUnpickler, label, unpickle_arrays
-from nnxp.convnets import DeepConvNet, SimpleConvNet
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.files import read_input
-from nnxp.nets import MultiLayerNet, Network
+from nnxp.models.base import Network
+from nnxp.models.conv import DeepConvNet, SimpleConvNet
+from nnxp.models.multi_layer import MultiLayerNet
 
 __all__ = ["ALLOWED", "BOOK_ARCHS", "MAX_PICKLE_BYTES", "SafeUnpickler", "book_network",
            "import_book_weights", "load_book_weights", "load_pickled_arrays", "read_pickle",

@@ -13,7 +13,7 @@ from typing import Any
 
 import array_api_extra as xpx
 
-from nnxp.backend import array_namespace, device
+from nnxp.backends import array_namespace, device
 from nnxp.errors import NnxpError
 from nnxp.layers import require_forward
 

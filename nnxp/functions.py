@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnxp.backend import array_namespace, device, fusable, size
+from nnxp.backends import array_namespace, device, size
 from nnxp.errors import NnxpError
+from nnxp.kernels.dispatch import fusable
 
 CROSS_ENTROPY_DELTA = 1e-7
 """The book's guard against log(0) in cross_entropy_error."""

@@ -4,7 +4,7 @@ The generic path here works for any callable and any array shape on every backen
 perturbs one element at a time in place where the library allows (so the book's idiom
 ``numerical_gradient(lambda W: net.loss(x, t), net.params["W1"])`` works) and restores it.
 A ``numba.njit`` f with a C-contiguous float64 NumPy array runs the loop compiled instead
-(:mod:`nnxp.jit`); a net's own ``numerical_gradient`` has faster paths (:mod:`nnxp.netgrad`).
+(:mod:`nnxp.kernels.numba_scalar`); a net's own ``numerical_gradient`` has faster paths (:mod:`nnxp.netgrad`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import array_api_extra as xpx
 import numpy as np
 
-from nnxp.backend import backend_of
+from nnxp.backends import backend_of
 
 H = 1e-4
 """The book's step for the central difference."""
@@ -69,7 +69,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any) -> Any:
 
     The result has x's shape, dtype, namespace and device. x is left as it was found. When f
     is a ``numba.njit`` function and x a C-contiguous float64 NumPy array, the whole loop runs
-    compiled (:func:`nnxp.jit.numerical_gradient`).
+    compiled (:func:`nnxp.kernels.numba_scalar.numerical_gradient`).
     """
     if (
         _is_numba_function(f)
@@ -78,7 +78,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any) -> Any:
         and x.ndim > 0
         and x.flags.c_contiguous
     ):
-        from nnxp.jit import numerical_gradient as jitted_numerical_gradient
+        from nnxp.kernels.numba_scalar import numerical_gradient as jitted_numerical_gradient
 
         return jitted_numerical_gradient(f, x, h=H)
     return backend_of(x).asarray(central_difference(f, x), dtype=x.dtype)

@@ -34,7 +34,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.lib import format as npy
 
-from nnxp.backend import Backend, get_backend, to_numpy
+from nnxp.backends import Backend, get_backend, to_numpy
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.files import atomic_write, atomic_write_text, input_file, output_path  # noqa: F401
 from nnxp.limits import check_memory, human
@@ -355,7 +355,7 @@ def load_model(
     warning, its net's buffers left at their initial values. The net is built only after
     the file's arrays were checked against the architecture its config describes.
     """
-    from nnxp.nets import build
+    from nnxp.models.registry import build
 
     arrays, meta = read_model_file(path)
     dtype = dtype or meta["dtype"]

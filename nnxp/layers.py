@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nnxp.backend import array_namespace, backend_of, device, host_rng
+from nnxp.backends import array_namespace, backend_of, device, host_rng
 from nnxp.errors import NnxpError
 from nnxp.functions import (
     check_labels,

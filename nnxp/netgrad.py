@@ -7,7 +7,7 @@ through; nothing here asks what class the net is.
 
 - ``generic``: the book's loop through the closure on any net and backend, one parameter
   element at a time, in the parameters' own dtype.
-- ``jit``: Numba kernels (:mod:`nnxp.jit`) for NumPy nets made of Affine layers with
+- ``jit``: Numba kernels (:mod:`nnxp.kernels.numba_netgrad`) for NumPy nets made of Affine layers with
   Sigmoid / Relu / Identity between them and SoftmaxWithLoss at the end.
 - ``vectorized``: the same nets on any Array API backend: many perturbations evaluated in
   one batched array expression, chunked to bound memory.
@@ -24,7 +24,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nnxp.backend import array_namespace, device
+from nnxp.backends import array_namespace, device
 from nnxp.errors import NnxpError
 from nnxp.functions import one_hot, sigmoid
 from nnxp.gradient import H, central_difference
@@ -188,8 +188,8 @@ def _fast_paths(chain: AffineChain, x: Any, t: Any, backend: Any, method: str) -
     x = backend.adopt(x, backend.dtype)
     t = backend.adopt(t, backend.dtype)
     if method == "jit":
-        from nnxp.backend import to_numpy
-        from nnxp.jit import affine_chain_gradient
+        from nnxp.backends import to_numpy
+        from nnxp.kernels.numba_netgrad import affine_chain_gradient
 
         pairs = affine_chain_gradient(
             [to_numpy(W) for W in chain.weights], [to_numpy(b) for b in chain.biases],
@@ -211,14 +211,14 @@ def _fast_paths(chain: AffineChain, x: Any, t: Any, backend: Any, method: str) -
 
 def _numba_available() -> bool:
     try:
-        import nnxp.jit  # noqa: F401
+        import nnxp.kernels.numba_netgrad  # noqa: F401
     except ImportError:
         return False
     return True
 
 
-def _resolve(chain: AffineChain | None, backend_name: str, method: str) -> str:
-    """The path a chain (None: not one) on ``backend_name`` takes for ``method``."""
+def _resolve(chain: AffineChain | None, backend: Any, method: str) -> str:
+    """The path a chain (None: not one) on ``backend`` takes for ``method``."""
     if method not in METHODS:
         raise NnxpError(f"unknown numerical-gradient method {method!r}: use one of "
                         f"{', '.join(METHODS)}")
@@ -230,9 +230,9 @@ def _resolve(chain: AffineChain | None, backend_name: str, method: str) -> str:
         raise NnxpError(f"method {method!r} covers nets of Affine, Sigmoid/Relu/Identity and "
                         "SoftmaxWithLoss layers only; use method='generic' for this net")
     if method == "auto":
-        return "jit" if backend_name == "numpy" and _numba_available() else "vectorized"
-    if method == "jit" and backend_name != "numpy":
-        raise NnxpError(f"method 'jit' runs on NumPy arrays, not backend {backend_name!r}; "
+        return "jit" if backend.on_host and _numba_available() else "vectorized"
+    if method == "jit" and not backend.on_host:
+        raise NnxpError(f"method 'jit' runs on NumPy arrays, not backend {backend.name!r}; "
                         "use method='vectorized'")
     return method
 
@@ -241,7 +241,7 @@ def resolve_method(net: Any, method: str = "auto") -> str:
     """The path ``net.numerical_gradient(..., method)`` takes: "generic", "jit" or
     "vectorized"; raises NnxpError where the method asked for cannot run on this net."""
     chain = affine_chain(net.loss_layers(), net.params, net.weight_decay_lambda)
-    return _resolve(chain, net.backend.name, method)
+    return _resolve(chain, net.backend, method)
 
 
 def numerical_gradient(
@@ -265,7 +265,7 @@ def numerical_gradient(
     path by name. The result holds arrays of ``backend`` under the names of ``params``.
     """
     chain = affine_chain(layers, params, weight_decay_lambda)
-    method = _resolve(chain, backend.name, method)
+    method = _resolve(chain, backend, method)
     if method == "generic":
         return generic_numerical_gradient(loss_W, params, backend)
     grads = _fast_paths(chain, x, t, backend, method)

@@ -13,7 +13,7 @@ import math
 import numbers
 from typing import Any
 
-from nnxp.backend import array_namespace, device
+from nnxp.backends import array_namespace, device
 from nnxp.errors import NnxpError
 from nnxp.ops import subtract_scaled
 

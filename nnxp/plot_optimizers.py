@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from nnxp.backend import Backend, get_backend
+from nnxp.backends import Backend, get_backend
 from nnxp.errors import NnxpError
-from nnxp.nets import MultiLayerNet
+from nnxp.models.multi_layer import MultiLayerNet
 from nnxp.optim import get_optimizer
 
 BOOK_OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adagrad", "adam")

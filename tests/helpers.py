@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nnxp.backend import Backend, array_namespace, device, to_numpy
+from nnxp.backends import Backend, array_namespace, device, to_numpy
 
 
 def assert_close(

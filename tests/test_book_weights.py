@@ -18,10 +18,10 @@ from nnxp.book_weights import (
     load_pickled_arrays,
     unpickle_arrays,
 )
-from nnxp.convnets import DeepConvNet, SimpleConvNet
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.functions import sigmoid, softmax
-from nnxp.nets import MultiLayerNet
+from nnxp.models.conv import DeepConvNet, SimpleConvNet
+from nnxp.models.multi_layer import MultiLayerNet
 from tests.helpers import assert_close
 
 PROTOCOLS = [2, 3, 4, 5]

@@ -13,7 +13,7 @@ import pytest
 
 from nnxp.errors import NnxpError
 from nnxp.io import read_model_file
-from nnxp.nets import TwoLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.train import (
     FLUSH_EVERY,
     Callback,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from nnxp import datasets
-from nnxp.backend import backend_status
+from nnxp.backends import backend_status
 from nnxp.cli import main
 from nnxp.io import read_model_file
 

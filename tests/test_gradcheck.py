@@ -10,7 +10,8 @@ import pytest
 import nnxp
 from nnxp.cli import main
 from nnxp.gradcheck import GradientCheck, random_mnist_like
-from nnxp.nets import MultiLayerNet, TwoLayerNet
+from nnxp.models.multi_layer import MultiLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 
 
 def test_gradient_check_passes_for_correct_backprop(backend):

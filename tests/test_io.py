@@ -9,7 +9,6 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnxp.convnets import SimpleConvNet
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.io import (
     CONFIG_KEY,
@@ -20,7 +19,9 @@ from nnxp.io import (
     read_model_file,
     save_model,
 )
-from nnxp.nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
+from nnxp.models.conv import SimpleConvNet
+from nnxp.models.multi_layer import MultiLayerNet, MultiLayerNetExtend
+from nnxp.models.two_layer import TwoLayerNet
 from tests.helpers import assert_close
 
 X = np.linspace(0.0, 1.0, 5 * 12, dtype=np.float64).reshape(5, 12)

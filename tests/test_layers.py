@@ -135,8 +135,8 @@ def test_backward_params_gives_backwards_parameter_gradients(backend):
 
 
 def test_net_gradient_skips_the_datas_gradient(backend, monkeypatch):
-    from nnxp.convnets import SimpleConvNet
-    from nnxp.nets import MultiLayerNet
+    from nnxp.models.conv import SimpleConvNet
+    from nnxp.models.multi_layer import MultiLayerNet
 
     rng = np.random.default_rng(6)
     nets = [

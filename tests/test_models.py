@@ -140,17 +140,3 @@ def test_a_registered_model_is_built():
         assert type(build({**SMALL["two-layer"], "model": "tiny"})) is Tiny
     finally:
         del registry._CLASSES["tiny"]
-
-
-def test_the_old_modules_still_give_the_same_names():
-    """nnxp.nets and nnxp.convnets are shims until callers import nnxp.models (delete this
-    test with them)."""
-    import nnxp
-    import nnxp.convnets
-    import nnxp.nets
-    from nnxp.models.conv import SimpleConvNet
-
-    assert nnxp.nets.TwoLayerNet is TwoLayerNet is nnxp.TwoLayerNet
-    assert nnxp.nets.MultiLayerNet is MultiLayerNet is nnxp.MultiLayerNet
-    assert nnxp.nets.MODELS is MODELS and nnxp.nets.build is build
-    assert nnxp.convnets.SimpleConvNet is SimpleConvNet

@@ -185,7 +185,7 @@ def numpy_only(backend):
 @pytest.mark.usefixtures("numpy_only")
 @pytest.mark.parametrize(("activation", "hidden"), CASES, ids=IDS)
 def test_general_kernel_agrees_with_generic_loop(activation, hidden):
-    from nnxp.jit import affine_chain_gradient
+    from nnxp.kernels.numba_netgrad import affine_chain_gradient
 
     x, t = make_data()
     net = make_net("numpy", activation, hidden)
@@ -222,7 +222,7 @@ def test_large_weights_take_the_general_kernel_and_agree():
     labels=st.sampled_from(["integer", "one-hot", "soft"]),
 )
 def test_kernel_and_its_array_api_twin_agree(sizes, d, classes, n, activation, seed, labels):
-    from nnxp.jit import affine_chain_gradient
+    from nnxp.kernels.numba_netgrad import affine_chain_gradient
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, d)) * (rng.random((n, d)) < 0.7)
@@ -289,7 +289,7 @@ def test_jitted_function_with_other_arrays_takes_the_generic_loop():
 def test_thread_count_and_threads_give_one_result(monkeypatch):
     import numba
 
-    from nnxp.jit import affine_chain_gradient, thread_count
+    from nnxp.kernels.numba_netgrad import affine_chain_gradient, thread_count
 
     available = numba.config.NUMBA_NUM_THREADS
     monkeypatch.delenv("NNXP_JIT_THREADS", raising=False)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnxp.errors import NnxpError
-from nnxp.nets import TwoLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.optim import OPTIMIZERS, Adam, get_optimizer
 from tests.helpers import assert_close
 

@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from nnxp.backend import array_namespace, device
+from nnxp.backends import array_namespace, device
 from nnxp.errors import NnxpError
 from nnxp.io import read_model_file
-from nnxp.nets import MultiLayerNet, TwoLayerNet
+from nnxp.models.multi_layer import MultiLayerNet
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.train import Trainer, TrainingDiverged, confusion_matrix, predict_labels
 from tests.blobs import blobs
 from tests.helpers import assert_close

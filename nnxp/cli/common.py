@@ -46,7 +46,7 @@ def backend_hint() -> Iterator[None]:
 
 def open_backend(name: str, device: str | None, dtype: str) -> Any:
     """The backend, or BackendUnavailable whose one line also says where to look next."""
-    from nnxp.backend import get_backend
+    from nnxp.backends import get_backend
 
     with backend_hint():
         return get_backend(name, device, dtype)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nnxp.backend import DTYPES
+from nnxp.backends import DTYPES
 from nnxp.models.options import takes_images
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nnxp.argtypes import count
-from nnxp.backend import BACKEND_NAMES
+from nnxp.backends import BACKEND_NAMES
 from nnxp.cli.common import (
     EVAL_BATCH_IMAGES,
     THREADS_HELP,

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from nnxp.argtypes import count, nonnegative, positive_int
-from nnxp.backend import BACKEND_NAMES, DTYPES, get_backend
+from nnxp.backends import BACKEND_NAMES, DTYPES, get_backend
 from nnxp.cli.model_options import (
     MNIST_IMAGE,
     add_model_arguments,
@@ -54,7 +54,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _build_net(args: argparse.Namespace, input_shape: tuple[int, ...]) -> Any:
     """The net ``nnxp gradcheck`` checks; the nets check their sizes against memory first."""
-    from nnxp.nets import build
+    from nnxp.models.registry import build
 
     config = network_config(args, "gradcheck", input_shape, args.classes)
     backend = get_backend(args.backend, device=args.device, dtype=args.dtype)

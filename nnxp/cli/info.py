@@ -17,7 +17,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """List the backends, whether each is usable here, its devices, or why not."""
     from nnxp import __version__
-    from nnxp.backend import backend_status, devices
+    from nnxp.backends import backend_status, devices
 
     print(f"nnxp {__version__} (python {sys.version.split()[0]})")
     print("backends (nnxp train --backend NAME [--device DEV]):")

@@ -1,6 +1,6 @@
 """Each model's command-line knowledge for ``nnxp train`` and ``nnxp gradcheck``: the
 architecture options, which models take each, their defaults, and how the values given
-become the config that :func:`nnxp.nets.build` builds.
+become the config that :func:`nnxp.models.build` builds.
 
 Per model, :data:`MODELS` (what of the net options can set, default sizes, the config it
 builds); per command, :data:`COMMANDS` (its options and how their values are read). No other
@@ -197,7 +197,7 @@ def check_model_options(args: argparse.Namespace, command: str) -> None:
 
 def network_config(args: argparse.Namespace, command: str, input_shape: tuple[int, ...],
                    output_size: int) -> dict[str, Any]:
-    """The config (for :func:`nnxp.nets.build`) of the net ``command``'s options describe, for
+    """The config (for :func:`nnxp.models.build`) of the net ``command``'s options describe, for
     samples of ``input_shape``; options the model does not take are refused first."""
     check_model_options(args, command)
     model = MODELS[args.model]

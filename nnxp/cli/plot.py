@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from nnxp.argtypes import count, positive_int
-from nnxp.backend import BACKEND_NAMES
+from nnxp.backends import BACKEND_NAMES
 from nnxp.cli import common
 from nnxp.errors import NnxpError
 from nnxp.optim import OPTIMIZERS

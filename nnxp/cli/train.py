@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from nnxp.argtypes import count, positive_int
-from nnxp.backend import BACKEND_NAMES, DTYPES
+from nnxp.backends import BACKEND_NAMES, DTYPES
 from nnxp.cli.common import (
     EVAL_BATCH_IMAGES,
     THREADS_HELP,
@@ -123,7 +123,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _network(args: argparse.Namespace, backend: Any, input_shape: tuple[int, ...]) -> Any:
     """The net the options describe for inputs of ``input_shape`` (one sample) and the ten
     digits, on ``backend``, initialised from --seed."""
-    from nnxp.nets import build
+    from nnxp.models.registry import build
 
     config = network_config(args, "train", input_shape, 10)
     return build(config, backend=backend, dtype=args.dtype, seed=args.seed)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from nnxp import netgrad
-from nnxp.backend import Backend, get_backend
+from nnxp.backends import Backend, get_backend
 from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
 from nnxp.layers import Dropout, SoftmaxWithLoss

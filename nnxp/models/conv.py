@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nnxp.backend import Backend
+from nnxp.backends import Backend
 from nnxp.conv import Convolution, Pooling, conv_output_size
 from nnxp.errors import NnxpError
 from nnxp.layers import Affine, Dropout, Relu

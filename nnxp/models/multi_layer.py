@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnxp.backend import Backend
+from nnxp.backends import Backend
 from nnxp.layers import Affine, BatchNormalization, Dropout
 from nnxp.models.base import ModalNetwork, Network, ParamMap, Shapes, affine_shapes
 from nnxp.models.checks import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnxp.backend import Backend, get_backend
+from nnxp.backends import Backend, get_backend
 from nnxp.functions import identity_function, sigmoid
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from nnxp.backend import Backend
+from nnxp.backends import Backend
 from nnxp.layers import Affine, SoftmaxWithLoss
 from nnxp.models.base import Network, ParamMap, Shapes, affine_shapes
 from nnxp.models.checks import (

@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import io
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -84,14 +83,18 @@ def cli(argv, *, timeout: int = MAX_SECONDS, stdin: str | None = None) -> Result
     return Result(code, out.getvalue(), err.getvalue(), peak, time.perf_counter() - start)
 
 
-def _limits(memory: int, cpu: int, fsize: int | None):
-    def apply():
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
+LAUNCHER = """
+import os, resource, sys
+memory, cpu, fsize = (int(v) for v in sys.argv[1:4])
+resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+if fsize >= 0:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+os.execv(sys.executable, [sys.executable, "-m", "nnxp", *sys.argv[4:]])
+"""
+"""Sets the child's limits, then becomes ``python -m nnxp``: no preexec_fn, which would run
+Python in a forked copy of this (possibly multithreaded) process."""
 
 
 def cli_process(
@@ -102,10 +105,10 @@ def cli_process(
     full_env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                 **(env or {})}
     start = time.perf_counter()
+    limits = [str(memory), str(timeout), str(-1 if fsize is None else fsize)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nnxp", *map(str, argv)], cwd=cwd, env=full_env,
+        [sys.executable, "-c", LAUNCHER, *limits, *map(str, argv)], cwd=cwd, env=full_env,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_limits(memory, timeout, fsize),
     )
     try:
         out, err = proc.communicate(timeout=timeout)

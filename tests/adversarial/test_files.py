@@ -236,7 +236,7 @@ def test_output_path_checks_in_the_library(tmp_path):
 
 
 def test_the_trainer_refuses_two_outputs_on_one_file(tmp_path):
-    from nnxp.nets import TwoLayerNet
+    from nnxp.models.two_layer import TwoLayerNet
     from nnxp.train import Trainer
     from tests.blobs import blobs
 

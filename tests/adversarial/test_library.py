@@ -10,9 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnxp.backend import get_backend
+from nnxp.backends import get_backend
 from nnxp.conv import Convolution, Pooling
-from nnxp.convnets import DeepConvNet, SimpleConvNet
 from nnxp.errors import BackendUnavailable, NnxpError
 from nnxp.gradcheck import gradient_check, randomize_biases
 from nnxp.layers import (
@@ -24,7 +23,9 @@ from nnxp.layers import (
     Sigmoid,
     SoftmaxWithLoss,
 )
-from nnxp.nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
+from nnxp.models.conv import DeepConvNet, SimpleConvNet
+from nnxp.models.multi_layer import MultiLayerNet, MultiLayerNetExtend
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.optim import OPTIMIZERS
 from nnxp.train import Trainer
 
@@ -175,7 +176,7 @@ def test_strict_devices_without_float64_are_refused_in_one_line(device):
 
 
 def test_every_listed_device_works_or_is_refused():
-    from nnxp.backend import available_backends, devices
+    from nnxp.backends import available_backends, devices
 
     for name in available_backends():
         for dev in devices(name):

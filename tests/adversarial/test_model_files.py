@@ -22,7 +22,8 @@ import pytest
 
 from nnxp.errors import ModelFileError
 from nnxp.io import CONFIG_KEY, load_model, read_model_file, save_model
-from nnxp.nets import MultiLayerNetExtend, TwoLayerNet
+from nnxp.models.multi_layer import MultiLayerNetExtend
+from nnxp.models.two_layer import TwoLayerNet
 from nnxp.train import predict_labels
 from tests.adversarial.conftest import SEED, assert_refused, cli, cli_process
 
@@ -400,7 +401,7 @@ def test_a_config_claiming_a_huge_net_with_matching_headers_is_refused(tmp_path,
 
 
 def test_conv_and_batchnorm_configs_are_checked_against_their_arrays(tmp_path, tiny_data):
-    from nnxp.convnets import SimpleConvNet
+    from nnxp.models.conv import SimpleConvNet
 
     conv = SimpleConvNet((1, 8, 8), {"filter_num": 3, "filter_size": 3}, hidden_size=5,
                          output_size=10, seed=0)
