@@ -38,7 +38,7 @@ STALE_SECONDS = 600.0
 """A temporary file whose writer cannot be identified counts as left behind after this long."""
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
     """What a non-regular file is, in a few words."""
     if stat.S_ISDIR(mode):
         return "a directory"
@@ -53,12 +53,18 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _missing(path: Path, what: str, hint: str, error: type[NnxpError]) -> NnxpError:
+def dangling_link(path: PathLike) -> str | None:
+    """"is a symbolic link to TARGET, which does not exist" when ``path`` is such a link (the
+    reason a stat of it found nothing), else None."""
     if os.path.islink(path):
-        return error(
-            f"{what} {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
-            f"fix the link or name the file itself"
-        )
+        return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+    return None
+
+
+def _missing(path: Path, what: str, hint: str, error: type[NnxpError]) -> NnxpError:
+    link = dangling_link(path)
+    if link:
+        return error(f"{what} {path} {link}; fix the link or name the file itself")
     return error(f"{what} {path} does not exist{hint}")
 
 
@@ -83,7 +89,7 @@ def input_file(
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"{what} {path} is {_kind(st.st_mode)}; name a regular file")
+        raise error(f"{what} {path} is {file_kind(st.st_mode)}; name a regular file")
     if st.st_size > max_bytes:
         raise error(
             f"{what} {path} is {_size(st.st_size)}, more than the {_size(max_bytes)} a {what} "
@@ -109,7 +115,7 @@ def read_input(
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise error(f"{what} {path} is {_kind(st.st_mode)}; name a regular file")
+            raise error(f"{what} {path} is {file_kind(st.st_mode)}; name a regular file")
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(min(st.st_size, max_bytes) + 1)
     except OSError as exc:
@@ -151,7 +157,7 @@ def output_path(path: PathLike, what: str = "output") -> Path:
         if stat.S_ISDIR(st.st_mode):
             raise NnxpError(f"cannot write the {what} to {given}: it is a directory; name a file")
         raise NnxpError(
-            f"cannot write the {what} to {given}: it is {_kind(st.st_mode)}, and nnxp writes "
+            f"cannot write the {what} to {given}: it is {file_kind(st.st_mode)}, and nnxp writes "
             f"regular files only; choose another path"
         )
     parent = target.parent

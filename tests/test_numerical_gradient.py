@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nnxp.backends import to_numpy
 from nnxp.errors import NnxpError
 from nnxp.layers import Sigmoid
 from nnxp.models.multi_layer import MultiLayerNet
@@ -55,7 +56,7 @@ def make_data(n=5, d=6, classes=3, seed=0):
 
 
 def host(grads):
-    return {k: np.asarray(v) for k, v in grads.items()}
+    return {k: to_numpy(v) for k, v in grads.items()}
 
 
 @pytest.mark.parametrize(("activation", "hidden"), CASES, ids=IDS)

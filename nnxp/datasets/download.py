@@ -28,7 +28,7 @@ from typing import Any
 
 from nnxp.datasets import cache
 from nnxp.errors import DatasetError
-from nnxp.files import _kind
+from nnxp.files import dangling_link, file_kind
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -92,11 +92,10 @@ def _check_target(path: Path) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        if os.path.islink(path):
-            raise DatasetError(
-                f"{path} is a symbolic link to {os.readlink(path)}, which does not exist; "
-                "delete the link so that nnxp can download the file there"
-            ) from None
+        link = dangling_link(path)
+        if link:
+            raise DatasetError(f"{path} {link}; delete the link so that nnxp can download the "
+                               "file there") from None
         return
     except (OSError, ValueError) as exc:
         raise DatasetError(
@@ -105,7 +104,7 @@ def _check_target(path: Path) -> None:
         ) from None
     if not stat.S_ISREG(st.st_mode):
         raise DatasetError(
-            f"{path} is {_kind(st.st_mode)}, where nnxp keeps a downloaded file; delete it "
+            f"{path} is {file_kind(st.st_mode)}, where nnxp keeps a downloaded file; delete it "
             "(or set NNXP_CACHE_DIR to another folder) so that nnxp can download it again"
         )
 

@@ -26,7 +26,7 @@ import numpy as np
 from nnxp.datasets import cache, download
 from nnxp.datasets.idx import checked_file, read_idx
 from nnxp.errors import DatasetError
-from nnxp.files import _kind
+from nnxp.files import dangling_link, file_kind
 
 MNIST_FILES: dict[str, str] = {
     "x_train": "train-images-idx3-ubyte",
@@ -75,18 +75,14 @@ def _listing(folder: Path, origin: str) -> set[str]:
     try:
         st = os.stat(folder)
     except FileNotFoundError:
-        if os.path.islink(folder):
-            raise DatasetError(
-                f"{where} is a symbolic link to {os.readlink(folder)}, which does not exist; "
-                "fix the link or the path"
-            ) from None
-        raise DatasetError(f"{where} does not exist; fix the path") from None
+        problem = dangling_link(folder) or "does not exist"
+        raise DatasetError(f"{where} {problem}; fix the path") from None
     except (OSError, ValueError) as exc:
         raise DatasetError(
             f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}; fix the path"
         ) from None
     if not stat.S_ISDIR(st.st_mode):
-        kind = "a file" if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
+        kind = "a file" if stat.S_ISREG(st.st_mode) else file_kind(st.st_mode)
         raise DatasetError(
             f"{where} is {kind}, not a folder; name the folder holding the four MNIST files"
         )

@@ -46,6 +46,9 @@ HOOKS: tuple[str, ...] = (
 )
 
 
+__all__ = ["Callback", "Checkpoint", "DivergenceGuard", "EpochLog", "HistoryPlot", "MetricsLog",
+           "ProgressBar", "TrainingDiverged"]
+
 class TrainingDiverged(NnxpError):
     """The loss became NaN or infinite; training stopped at ``step``."""
 
