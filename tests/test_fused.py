@@ -30,7 +30,8 @@ RTOL = {"float32": 2e-6, "float64": 1e-13}
 FUSABLE = {fn.__name__: fn for fn in (relu_and_mask, zero_where, batch_sum, subtract_scaled,
                                       softmax_and_cross_entropy, softmax_cross_entropy_grad)}
 KERNELS = {
-    "numpy": {"relu_and_mask", "zero_where", "softmax_and_cross_entropy"},
+    "numpy": {"relu_and_mask", "zero_where", "batch_sum", "softmax_and_cross_entropy",
+              "softmax_cross_entropy_grad"},
     "numba_fused": {"relu_and_mask", "zero_where", "softmax_and_cross_entropy"},
     "cupy": set(FUSABLE) - {"batch_sum"},
 }
@@ -61,7 +62,7 @@ def _same(actual, expected, backend, rtol: float = 0.0) -> None:
     assert_close(actual, backend.to_numpy(expected), backend, rtol=rtol, dtype=expected.dtype)
 
 
-USES = {"test_subtract_scaled_in_place": "subtract_scaled",
+USES = {"test_batch_sum": "batch_sum", "test_subtract_scaled_in_place": "subtract_scaled",
         "test_labels_out_of_range_do_as_the_reference": "softmax_cross_entropy_grad"}
 """Tests of one kernel: they run on the modules that have it."""
 
@@ -130,6 +131,14 @@ def test_zero_where(backend, module, shape, dtype, special) -> None:
     out = _run(module, "zero_where", mask, x, declines="non-finite" if special else "")
     if out is not None:
         _same(out, zero_where.reference(mask, x), backend)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 5), (100, 50), (6, 1)])
+def test_batch_sum(backend, module, shape, dtype) -> None:
+    x = backend.asarray(_host(3, shape, dtype))
+    out = _run(module, "batch_sum", x)
+    _same(out, batch_sum.reference(x), backend, rtol=RTOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
