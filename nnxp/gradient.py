@@ -9,7 +9,6 @@ A ``numba.njit`` f with a C-contiguous float64 NumPy array runs the loop compile
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ import array_api_extra as xpx
 import numpy as np
 
 from nnxp.backends import backend_of
+from nnxp.kernels.dispatch import numerical_gradient_kernel
 
 H = 1e-4
 """The book's step for the central difference."""
@@ -57,13 +57,6 @@ def central_difference(
     return grad
 
 
-def _is_numba_function(f: Any) -> bool:
-    """Whether f is a ``numba.njit`` function (Numba is not imported to ask: if it is not
-    loaded yet, f cannot be one)."""
-    numba = sys.modules.get("numba")
-    return numba is not None and isinstance(f, numba.core.registry.CPUDispatcher)
-
-
 def numerical_gradient(f: Callable[[Any], Any], x: Any) -> Any:
     """The gradient of scalar f at x, an array of any shape, by central differences.
 
@@ -71,16 +64,9 @@ def numerical_gradient(f: Callable[[Any], Any], x: Any) -> Any:
     is a ``numba.njit`` function and x a C-contiguous float64 NumPy array, the whole loop runs
     compiled (:func:`nnxp.kernels.numba_scalar.numerical_gradient`).
     """
-    if (
-        _is_numba_function(f)
-        and isinstance(x, np.ndarray)
-        and x.dtype == np.float64
-        and x.ndim > 0
-        and x.flags.c_contiguous
-    ):
-        from nnxp.kernels.numba_scalar import numerical_gradient as jitted_numerical_gradient
-
-        return jitted_numerical_gradient(f, x, h=H)
+    kernel = numerical_gradient_kernel(f, x)
+    if kernel is not None:
+        return kernel(f, x, h=H)
     return backend_of(x).asarray(central_difference(f, x), dtype=x.dtype)
 
 

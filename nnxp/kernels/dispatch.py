@@ -11,6 +11,7 @@ import contextlib
 import functools
 import importlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -116,3 +117,21 @@ def set_fused_mode(mode: str | bool) -> None:
     _fused_mode = mode
     for cache in _DISPATCH_CACHES:
         cache.clear()
+
+
+def numerical_gradient_kernel(f: Any, x: Any) -> Callable[..., Any] | None:
+    """The compiled loop of :mod:`nnxp.kernels.numba_scalar` when ``f`` is a ``numba.njit``
+    function and ``x`` a C-contiguous float64 NumPy array with at least one axis, else None.
+
+    Numba is not imported to ask: if it is not loaded yet, ``f`` cannot be an njit function.
+    """
+    numba = sys.modules.get("numba")
+    if numba is None or not isinstance(f, numba.core.registry.CPUDispatcher):
+        return None
+    numpy = sys.modules.get("numpy")
+    if not (isinstance(x, numpy.ndarray) and x.dtype == numpy.float64 and x.ndim > 0
+            and x.flags.c_contiguous):
+        return None
+    from nnxp.kernels.numba_scalar import numerical_gradient
+
+    return numerical_gradient
