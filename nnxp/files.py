@@ -98,30 +98,36 @@ def input_file(
     return Path(os.path.realpath(path))
 
 
-def read_input(
+def open_input(
     path: PathLike, what: str, max_bytes: int, hint: str = "",
     error: type[NnxpError] = NnxpError,
-) -> bytes:
-    """The bytes of the regular file ``path`` (see :func:`input_file`), read without blocking.
-
-    The file is opened non-blocking and checked again on the open descriptor, so a FIFO put in
-    its place after the first check cannot hang the read, and at most ``max_bytes`` are read.
-    """
+) -> IO[bytes]:
+    """The regular file ``path`` (see :func:`input_file`) open for reading, opened without
+    blocking and checked again on the open descriptor, so a FIFO put in its place after the
+    first check cannot hang the reader."""
     path = input_file(path, what, max_bytes, hint, error)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise error(f"{what} {path} is {file_kind(st.st_mode)}; name a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(min(st.st_size, max_bytes) + 1)
-    except OSError as exc:
-        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    finally:
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
         os.close(fd)
+        raise error(f"{what} {path} is {file_kind(mode)}; name a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_input(
+    path: PathLike, what: str, max_bytes: int, hint: str = "",
+    error: type[NnxpError] = NnxpError,
+) -> bytes:
+    """The bytes of the regular file ``path`` (see :func:`open_input`), at most ``max_bytes``
+    of them (read up to the size the file has, not a buffer the size of the cap)."""
+    with open_input(path, what, max_bytes, hint, error) as f:
+        try:
+            data = f.read(min(os.fstat(f.fileno()).st_size, max_bytes) + 1)
+        except OSError as exc:
+            raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise error(f"{what} {path} grew past {_size(max_bytes)} while being read")
     return data
@@ -135,6 +141,20 @@ def output_path(path: PathLike, what: str = "output") -> Path:
     folder or file that cannot be written (tried by creating and removing a temporary file,
     which also catches /proc and read-only file systems).
     """
+    target = _target(path, what)
+    try:
+        probe = _new_temp(target)
+    except OSError as exc:
+        raise NnxpError(
+            f"cannot write the {what} to {path}: {exc.strerror or exc}; choose a writable path"
+        ) from None
+    os.close(probe[0])
+    os.unlink(probe[1])
+    return target
+
+
+def _target(path: PathLike, what: str) -> Path:
+    """:func:`output_path`'s checks but the trial write: the resolved target."""
     text = os.fspath(path)
     if not text:
         raise NnxpError(f"the {what} path is empty; name a file")
@@ -170,14 +190,6 @@ def output_path(path: PathLike, what: str = "output") -> Path:
     if st is not None and not os.access(target, os.W_OK):
         raise NnxpError(f"cannot write the {what} to {given}: permission denied; "
                         "choose a writable path")
-    try:
-        probe = _new_temp(target)
-    except OSError as exc:
-        raise NnxpError(
-            f"cannot write the {what} to {given}: {exc.strerror or exc}; choose a writable path"
-        ) from None
-    os.close(probe[0])
-    os.unlink(probe[1])
     return target
 
 
@@ -298,7 +310,7 @@ def atomic_write(
     one; an OSError (a full disk, a lost permission) becomes an NnxpError naming ``what``.
     Temporary files that killed runs left beside the target are removed first.
     """
-    target = output_path(path, what)
+    target = _target(path, what)  # creating the temporary file below is the trial write
     remove_stale_temps(target)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -309,7 +321,9 @@ def atomic_write(
     try:
         fd, tmp = _new_temp(target)
     except OSError as exc:
-        raise NnxpError(f"cannot write the {what} to {path}: {exc.strerror or exc}") from None
+        raise NnxpError(
+            f"cannot write the {what} to {path}: {exc.strerror or exc}; choose a writable path"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

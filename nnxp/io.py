@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import stat
 import struct
 import tokenize
 import warnings
@@ -36,7 +35,7 @@ from numpy.lib import format as npy
 
 from nnxp.backends import Backend, get_backend, to_numpy
 from nnxp.errors import ModelFileError, NnxpError
-from nnxp.files import atomic_write, atomic_write_text, input_file, output_path  # noqa: F401
+from nnxp.files import atomic_write, open_input, output_path
 from nnxp.limits import check_memory, human
 from nnxp.model_config import (
     FORMAT,
@@ -129,18 +128,6 @@ def _what_it_is(head: bytes) -> str:
     if head.lstrip()[:1] in (b"{", b"["):
         return "is JSON text (a metrics file?), not a model file"
     return "is corrupt or not an .npz (it is no zip archive)"
-
-
-def _open_regular(path: Path, where: str) -> IO[bytes]:
-    """``path`` opened for reading without blocking, refused unless a regular file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise ModelFileError(f"cannot read {where}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ModelFileError(f"{where} is not a regular file; name an .npz file")
-    return os.fdopen(fd, "rb")
 
 
 def _check_directory(f: IO[bytes], where: str) -> None:
@@ -283,15 +270,9 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
     docstring); any problem is a one-line ModelFileError.
     """
     path = Path(path)
-    try:
-        input_file(path, "model file", MAX_FILE_BYTES,
-                   f"; train one with `nnxp train --save {path}`")
-    except ModelFileError:
-        raise
-    except NnxpError as exc:
-        raise ModelFileError(str(exc)) from None
     where = f"model file {path}"
-    with _open_regular(path, where) as f:
+    with open_input(path, "model file", MAX_FILE_BYTES,
+                    f"; train one with `nnxp train --save {path}`", ModelFileError) as f:
         _check_directory(f, str(path))
         try:
             with zipfile.ZipFile(f) as z:

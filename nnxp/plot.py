@@ -46,12 +46,12 @@ def _figure(ncols: int = 1, width: float = 6.4, height: float = 4.8) -> tuple[An
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     """Render ``fig`` as PNG in memory, then write it to ``path`` atomically."""
-    from nnxp.io import atomic_write, check_writable
+    from nnxp.files import atomic_write, output_path
 
-    path = check_writable(path, "figure")
+    output_path(path, "figure")  # before rendering, which is the slow part
     buffer = _io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    return atomic_write(path, lambda f: f.write(buffer.getvalue()))
+    return atomic_write(path, lambda f: f.write(buffer.getvalue()), "figure")
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:

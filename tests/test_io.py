@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from nnxp.errors import ModelFileError, NnxpError
+from nnxp.files import atomic_write_text
 from nnxp.io import (
     CONFIG_KEY,
-    atomic_write_text,
     check_writable,
     load_model,
     output_size,

@@ -190,9 +190,10 @@ class MetricsLog(Callback):
         return {self.option: self.path}
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        from nnxp.io import atomic_write_text
+        from nnxp.files import atomic_write_text
 
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in trainer.records))
+        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in trainer.records),
+                          "metrics")
 
 
 class HistoryPlot(Callback):
