@@ -12,7 +12,8 @@ from nnxp.errors import BackendUnavailable
 
 
 class NumpyAdapter(Adapter):
-    """NumPy arrays on the CPU; fused kernels in NumPy, or Numba loops in mode "numba"."""
+    """NumPy arrays on the CPU; fused kernels in NumPy (and compiled convolutions), or Numba
+    loops in mode "numba"."""
 
     name = "numpy"
     array_modules = ("numpy",)
@@ -34,8 +35,8 @@ class NumpyAdapter(Adapter):
 
     def kernel_modules(self, mode: str) -> tuple[str, ...]:
         if mode == "numba":
-            return ("nnxp.kernels.numpy", "nnxp.kernels.numba_fused")
-        return ("nnxp.kernels.numpy",)
+            return ("nnxp.kernels.numpy", "nnxp.kernels.numba_fused", "nnxp.kernels.numba_conv")
+        return ("nnxp.kernels.numpy", "nnxp.kernels.numba_conv")
 
 
 ADAPTER = NumpyAdapter()

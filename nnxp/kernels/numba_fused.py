@@ -71,26 +71,47 @@ def _softmax_cross_entropy(x, t, y, loss):  # pragma: no cover - compiled
     return True
 
 
+def dense(*arrays: np.ndarray) -> list[np.ndarray] | None:
+    """1-D views of arrays laid out alike without gaps, in their memory's order (C order, or
+    channels-last images seen as (N, C, H, W)); None when they are not."""
+    first = arrays[0]
+    order = None
+    if not first.flags.c_contiguous:
+        order = sorted(range(first.ndim), key=lambda axis: -abs(first.strides[axis]))
+    views = []
+    for a in arrays:
+        view = a if order is None else a.transpose(order)
+        if not view.flags.c_contiguous:
+            return None
+        views.append(view.reshape(view.size))
+    return views
+
+
 def relu_and_mask(x: Any) -> Any:
-    """(max(x, 0), x <= 0) in one pass."""
-    if type(x) is not np.ndarray or x.dtype not in _FLOATS or not x.flags.c_contiguous:
+    """(max(x, 0), x <= 0) in one pass, laid out as x (any order without gaps)."""
+    if type(x) is not np.ndarray or x.dtype not in _FLOATS:
         return NotImplemented
     out = np.empty_like(x)
-    mask = np.empty(x.shape, dtype=np.bool_)
-    _relu_and_mask(x, out, mask)
+    mask = np.empty_like(x, dtype=np.bool_)
+    flat = dense(x, out, mask)
+    if flat is None:
+        return NotImplemented
+    _relu_and_mask(*flat)
     return out, mask
 
 
 def zero_where(mask: Any, x: Any) -> Any:
-    """where(mask, 0, x) in one pass."""
+    """where(mask, 0, x) in one pass, laid out as x (mask laid out alike)."""
     if (
         type(x) is not np.ndarray or type(mask) is not np.ndarray or x.dtype not in _FLOATS
         or mask.dtype != np.bool_ or mask.shape != x.shape
-        or not (x.flags.c_contiguous and mask.flags.c_contiguous)
     ):
         return NotImplemented
     out = np.empty_like(x)
-    _zero_where(mask, x, out)
+    flat = dense(x, mask, out)
+    if flat is None:
+        return NotImplemented
+    _zero_where(flat[1], flat[0], flat[2])
     return out
 
 

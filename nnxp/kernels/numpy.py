@@ -15,18 +15,36 @@ the hand loop to 1.13-1.15x.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+COMPILED_MIN = 1 << 16
+"""Arrays this large take Numba's one-pass loop for ReLU and its backward once the process
+has Numba's loops loaded (a convolution kernel loads them): a third of NumPy's time there."""
+
+
+def _compiled(x: np.ndarray) -> ModuleType | None:
+    """:mod:`nnxp.kernels.numba_fused` if already imported and x is large, else None:
+    importing Numba costs more than a small net's whole run would save."""
+    if x.size < COMPILED_MIN:
+        return None
+    return sys.modules.get("nnxp.kernels.numba_fused")
 
 
 def relu_and_mask(x: Any) -> Any:
     """(max(x, 0), x <= 0): two passes, no np.where (NaN stays NaN; -0.0 stays -0.0)."""
     if type(x) is not np.ndarray or x.dtype not in _FLOATS:
         return NotImplemented
+    compiled = _compiled(x)
+    if compiled is not None:
+        out = compiled.relu_and_mask(x)
+        if out is not NotImplemented:
+            return out
     return np.maximum(x, 0.0), x <= 0
 
 
@@ -37,6 +55,11 @@ def zero_where(mask: Any, x: Any) -> Any:
         or mask.dtype != np.bool_ or mask.shape != x.shape
     ):
         return NotImplemented
+    compiled = _compiled(x)
+    if compiled is not None:
+        out = compiled.zero_where(mask, x)
+        if out is not NotImplemented:
+            return out
     if not np.isfinite(x).all():
         return NotImplemented
     return np.multiply(x, ~mask)

@@ -1,0 +1,192 @@
+"""Convolution and pooling for NumPy arrays: channels last, im2col a slice at a time.
+
+The reference (:mod:`nnxp.conv`) builds the whole im2col matrix of a batch (45 MB for one
+layer of the book's DeepConvNet), adds col2im's gradient back one filter cell at a time and
+permutes between the book's (N, C, H, W) and the products' rows. Here:
+
+- Images live channels-last in memory, (N, H, W, C), and are handed between layers as
+  (N, C, H, W) views of that memory (as PyTorch's channels_last): the rows (n, y, x) of a
+  product are then the image itself, and no permute copies anything.
+- im2col runs a slice of rows at a time into a buffer of about a megabyte that stays in the
+  cache while the matrix product reads it; the forward product, the filters' gradient (which
+  builds the slices again rather than keeping 45 MB) and the data's gradient each do so.
+- For stride 1 the data's gradient is the convolution of the padded upstream gradient with
+  the flipped, transposed filters: one more im2col and product, no col2im scatter.
+- Max pooling and its backward are single loops over the channels-last images.
+
+The compiled loops (:mod:`nnxp.kernels.numba_conv_loops`) are imported at the first call, so
+this module costs nothing to nets without convolutions. Each function takes its reference's
+arguments and returns its values (to the rounding of a differently ordered sum), or
+NotImplemented for what it does not handle: dtypes other than float32/float64, mixed dtypes,
+NumPy missing Numba, and the data's gradient with a stride other than 1 or padding of at
+least the filter's size.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from nnxp.conv import conv_output_size
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+CHUNK_BYTES = 1 << 20
+"""The im2col buffer's size: rows enough to fill it (one at least) go through each product."""
+
+
+@functools.cache
+def _loops() -> ModuleType | None:
+    """The compiled loops, or None without Numba. Numba's elementwise loops come too: a net
+    with convolutions has paid for Numba, and its large ReLUs then take them (see
+    :data:`nnxp.kernels.numpy.COMPILED_MIN`)."""
+    try:
+        from nnxp.kernels import numba_conv_loops, numba_fused  # noqa: F401
+    except ImportError:
+        return None
+    return numba_conv_loops
+
+
+def _floats(*arrays: Any) -> bool:
+    """All NumPy arrays of one float dtype."""
+    dtype = arrays[0].dtype if type(arrays[0]) is np.ndarray else None
+    return dtype in _FLOATS and all(type(a) is np.ndarray and a.dtype == dtype for a in arrays)
+
+
+def _channels_last(x: Any, pad: int = 0) -> np.ndarray:
+    """x (N, C, H, W) as a C-contiguous (N, H + 2 pad, W + 2 pad, C) array: a view when x
+    is already channels-last in memory and unpadded, else one copy."""
+    nhwc = x.transpose(0, 2, 3, 1)
+    if pad == 0:
+        return np.ascontiguousarray(nhwc)
+    n, h, w, c = nhwc.shape
+    padded = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=x.dtype)
+    padded[:, pad : pad + h, pad : pad + w] = nhwc
+    return padded
+
+
+def _convolve(
+    loops: ModuleType, padded: np.ndarray, weights: np.ndarray, fh: int, fw: int,
+    stride: int, oh: int, ow: int,
+) -> np.ndarray:
+    """The rows (N * oh * ow, F) of the convolution of padded (N, Hp, Wp, C) with weights
+    (fh * fw * C, F), im2col a slice of rows at a time."""
+    rows, k = padded.shape[0] * oh * ow, weights.shape[0]
+    out = np.empty((rows, weights.shape[1]), dtype=padded.dtype)
+    step = max(1, CHUNK_BYTES // (k * padded.itemsize))
+    buf = np.empty((min(step, rows), k), dtype=padded.dtype)
+    for r0 in range(0, rows, step):
+        r1 = min(r0 + step, rows)
+        loops.im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, buf)
+        np.matmul(buf[: r1 - r0], weights, out=out[r0:r1])
+    return out
+
+
+def conv_forward(x: Any, W: Any, b: Any, stride: int, pad: int) -> Any:
+    """(out, None): out (N, FN, OH, OW) a view of channels-last memory; no im2col is kept."""
+    loops = _loops()
+    if loops is None or not _floats(x, W, b) or x.ndim != 4 or W.ndim != 4 or b.ndim != 1:
+        return NotImplemented
+    fn, c, fh, fw = W.shape
+    n, xc, h, w = x.shape
+    if xc != c or b.shape[0] != fn:
+        return NotImplemented
+    oh, ow = conv_output_size(h, fh, stride, pad), conv_output_size(w, fw, stride, pad)
+    weights = np.ascontiguousarray(W.transpose(2, 3, 1, 0)).reshape(fh * fw * c, fn)
+    out = _convolve(loops, _channels_last(x, pad), weights, fh, fw, stride, oh, ow)
+    out += b
+    return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2), None
+
+
+def conv_backward(
+    dout: Any, x: Any, col: Any, W: Any, stride: int, pad: int, need_dx: bool
+) -> Any:
+    """(dx, dW, db): dW from im2col slices of x again, dx (stride 1) as a convolution."""
+    del col  # the slices are built again from x: cheaper than keeping the whole matrix
+    loops = _loops()
+    if loops is None or not _floats(dout, x, W) or dout.ndim != 4 or x.ndim != 4:
+        return NotImplemented
+    fn, c, fh, fw = W.shape
+    n, _, h, w = x.shape
+    if need_dx and (stride != 1 or pad >= fh or pad >= fw):
+        return NotImplemented
+    _, _, oh, ow = dout.shape
+    dh = _channels_last(dout)
+    rows = dh.reshape(-1, fn)
+    db = np.ones(rows.shape[0], dtype=rows.dtype) @ rows  # a product: 20x np.sum's speed here
+    padded = _channels_last(x, pad)
+    k = fh * fw * c
+    step = max(1, CHUNK_BYTES // (k * x.itemsize))
+    buf = np.empty((min(step, rows.shape[0]), k), dtype=x.dtype)
+    part = np.empty((fn, k), dtype=x.dtype)
+    dWk = np.zeros((fn, k), dtype=x.dtype)
+    for r0 in range(0, rows.shape[0], step):
+        r1 = min(r0 + step, rows.shape[0])
+        loops.im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, buf)
+        np.matmul(rows[r0:r1].T, buf[: r1 - r0], out=part)
+        dWk += part
+    dW = np.ascontiguousarray(dWk.reshape(fn, fh, fw, c).transpose(0, 3, 1, 2))
+    if not need_dx:
+        return None, dW, db
+    flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1))
+    grown = _pad_hw(dh, fh - 1 - pad, fw - 1 - pad) if fh - 1 - pad or fw - 1 - pad else dh
+    dx = _convolve(loops, grown, flipped.reshape(fh * fw * fn, c), fh, fw, 1, h, w)
+    return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dW, db
+
+
+def _pad_hw(nhwc: np.ndarray, pad_h: int, pad_w: int) -> np.ndarray:
+    """nhwc (N, H, W, C) with pad_h zero rows above and below and pad_w columns each side."""
+    n, h, w, c = nhwc.shape
+    padded = np.zeros((n, h + 2 * pad_h, w + 2 * pad_w, c), dtype=nhwc.dtype)
+    padded[:, pad_h : pad_h + h, pad_w : pad_w + w] = nhwc
+    return padded
+
+
+def max_pool(x: Any, pool_h: int, pool_w: int, stride: int, pad: int) -> Any:
+    """(out, arg_max), both (N, C, OH, OW) views of channels-last memory."""
+    loops = _loops()
+    if loops is None or not _floats(x) or x.ndim != 4:
+        return NotImplemented
+    n, c, h, w = x.shape
+    oh = conv_output_size(h, pool_h, stride, pad)
+    ow = conv_output_size(w, pool_w, stride, pad)
+    out = np.empty((n, oh, ow, c), dtype=x.dtype)
+    arg = np.empty((n, oh, ow, c), dtype=np.int64)  # int8 measured twice as slow here
+    loops.max_pool_nhwc(_channels_last(x, pad), pool_h, pool_w, stride, out, arg)
+    return out.transpose(0, 3, 1, 2), arg.transpose(0, 3, 1, 2)
+
+
+def max_pool_backward(
+    dout: Any, arg_max: Any, x_shape: tuple[int, int, int, int], pool_h: int, pool_w: int,
+    stride: int, pad: int,
+) -> Any:
+    """The pooled gradient routed back, (N, C, H, W) a view of channels-last memory."""
+    loops = _loops()
+    if (
+        loops is None or not _floats(dout) or type(arg_max) is not np.ndarray
+        or arg_max.dtype.kind not in "iu" or arg_max.shape != dout.shape or dout.ndim != 4
+    ):
+        return NotImplemented
+    n, c, h, w = x_shape
+    _, _, oh, ow = dout.shape
+    shape = (n, h + 2 * pad, w + 2 * pad, c)
+    tiled = stride == pool_h == pool_w and oh * stride == shape[1] and ow * stride == shape[2]
+    dimg = np.empty(shape, dtype=dout.dtype) if tiled else np.zeros(shape, dtype=dout.dtype)
+    loops.max_pool_backward_nhwc(_channels_last(dout), _channels_last(arg_max), pool_h, pool_w,
+                                 stride, dimg, tiled)
+    if pad:
+        dimg = np.ascontiguousarray(dimg[:, pad : pad + h, pad : pad + w])
+    return dimg.transpose(0, 3, 1, 2)
+
+
+def kernels() -> dict[str, Callable[..., Any]]:
+    """The kernels by the name of the reference function each replaces."""
+    return {
+        "conv_forward": conv_forward,
+        "conv_backward": conv_backward,
+        "max_pool": max_pool,
+        "max_pool_backward": max_pool_backward,
+    }
