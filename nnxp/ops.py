@@ -43,3 +43,20 @@ def subtract_scaled(p: Any, g: Any, lr: float) -> Any:
     """
     p -= lr * g
     return p
+
+
+@fusable
+def adam_update(
+    p: Any, g: Any, m: Any, v: Any, lr_t: float, beta1: float, beta2: float
+) -> tuple[Any, Any, Any]:
+    """One step of Adam in the book's form, computed into p, m and v where the library
+    allows (an immutable library rebinds); returns (p, m, v).
+
+    m and v move towards g and g * g by (1 - beta1) and (1 - beta2); p moves by
+    lr_t * m / (sqrt(v) + 1e-7). The caller must own all three arrays.
+    """
+    xp = array_namespace(p)
+    m += (1.0 - beta1) * (g - m)
+    v += (1.0 - beta2) * (g * g - v)
+    p -= lr_t * m / (xp.sqrt(v) + 1e-7)
+    return p, m, v

@@ -15,7 +15,7 @@ from typing import Any
 
 from nnxp.backends import array_namespace, device
 from nnxp.errors import NnxpError
-from nnxp.ops import subtract_scaled
+from nnxp.ops import adam_update, subtract_scaled
 
 
 def _real(name: str, value: Any, rule: str) -> float:
@@ -154,7 +154,11 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (http://arxiv.org/abs/1412.6980v8) in the book's form, with its bias-corrected lr_t."""
+    """Adam (http://arxiv.org/abs/1412.6980v8) in the book's form, with its bias-corrected lr_t.
+
+    Like SGD, it updates arrays it owns in place (see :func:`nnxp.ops.adam_update`): a
+    parameter it did not make (the first update, or one assigned since) is copied first.
+    """
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999) -> None:
         super().__init__(lr)
@@ -163,20 +167,20 @@ class Adam(Optimizer):
         self.iter = 0
         self.m: dict[str, Any] = {}
         self.v: dict[str, Any] = {}
+        self._owned: dict[str, Any] = {}
 
     def update(self, params: Any, grads: dict[str, Any]) -> None:
         self.iter += 1
         b1, b2 = self.beta1, self.beta2
         lr_t = self.lr * math.sqrt(1.0 - b2**self.iter) / (1.0 - b1**self.iter)
         for key in params:
-            xp = array_namespace(params[key])
-            g = grads[key]
-            m = self._state(self.m, key, params[key])
-            v = self._state(self.v, key, params[key])
-            m = m + (1.0 - b1) * (g - m)
-            v = v + (1.0 - b2) * (g * g - v)
-            self.m[key], self.v[key] = m, v
-            params[key] = params[key] - lr_t * m / (xp.sqrt(v) + 1e-7)
+            p = params[key]
+            if self._owned.get(key) is not p:
+                p = array_namespace(p).asarray(p, copy=True)
+            m = self._state(self.m, key, p)
+            v = self._state(self.v, key, p)
+            p, self.m[key], self.v[key] = adam_update(p, grads[key], m, v, lr_t, b1, b2)
+            params[key] = self._owned[key] = p
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -20,7 +20,7 @@ from nnxp.functions import softmax_and_cross_entropy, softmax_cross_entropy_grad
 from nnxp.kernels import dispatch
 from nnxp.kernels.dispatch import FUSED_MODES, fused_kernel, fused_mode, set_fused_mode, use_fused
 from nnxp.models.two_layer import TwoLayerNet
-from nnxp.ops import batch_sum, relu_and_mask, subtract_scaled, zero_where
+from nnxp.ops import adam_update, batch_sum, relu_and_mask, subtract_scaled, zero_where
 from nnxp.train import Trainer
 from tests.helpers import assert_close
 
@@ -28,12 +28,13 @@ DTYPES = ["float32", "float64"]
 SHAPES = [(1, 1), (3, 7), (100, 50), (2, 3, 4, 5), (7,)]
 RTOL = {"float32": 2e-6, "float64": 1e-13}
 FUSABLE = {fn.__name__: fn for fn in (relu_and_mask, zero_where, batch_sum, subtract_scaled,
-                                      softmax_and_cross_entropy, softmax_cross_entropy_grad)}
+                                      adam_update, softmax_and_cross_entropy,
+                                      softmax_cross_entropy_grad)}
 KERNELS = {
-    "numpy": {"relu_and_mask", "zero_where", "batch_sum", "softmax_and_cross_entropy",
-              "softmax_cross_entropy_grad"},
-    "numba_fused": {"relu_and_mask", "zero_where", "softmax_and_cross_entropy"},
-    "cupy": set(FUSABLE) - {"batch_sum"},
+    "numpy": {"relu_and_mask", "zero_where", "batch_sum", "adam_update",
+              "softmax_and_cross_entropy", "softmax_cross_entropy_grad"},
+    "numba_fused": {"relu_and_mask", "zero_where", "adam_update", "softmax_and_cross_entropy"},
+    "cupy": set(FUSABLE) - {"batch_sum", "adam_update"},
     "numba_conv": {"conv_forward", "conv_backward", "max_pool", "max_pool_backward"},
 }
 """The kernels each module has; each kept because benchmarks/train_step.py measures a gain."""
@@ -64,6 +65,7 @@ def _same(actual, expected, backend, rtol: float = 0.0) -> None:
 
 
 USES = {"test_batch_sum": "batch_sum", "test_subtract_scaled_in_place": "subtract_scaled",
+        "test_adam_update_in_place": "adam_update",
         "test_labels_out_of_range_do_as_the_reference": "softmax_cross_entropy_grad"}
 """Tests of one kernel: they run on the modules that have it."""
 
@@ -152,6 +154,24 @@ def test_subtract_scaled_in_place(backend, module, shape, dtype) -> None:
     ref = subtract_scaled.reference(ref_p, g, 0.1)
     assert out is p, "the update is written into p"
     _same(p, ref, backend)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(13, 7), (5,), (784, 50), (2, 3, 4, 5)])
+def test_adam_update_in_place(backend, module, shape, dtype) -> None:
+    """Bit for bit the reference's step: constants rounded to the dtype, no fused multiply-add.
+    NumPy's kernel runs Numba's loop once the process has it, as a conv net's would."""
+    importlib.import_module("nnxp.kernels.numba_fused")
+    host = [_host(seed, shape, dtype) for seed in (20, 21, 22, 23)]
+    host[3] = np.abs(host[3])
+    g = backend.asarray(host[1])
+    p, m, v = (backend.asarray(host[i].copy()) for i in (0, 2, 3))
+    ref = adam_update.reference(*(backend.asarray(host[i].copy()) if i != 1 else g
+                                  for i in range(4)), 0.0031, 0.9, 0.999)
+    out = _run(module, "adam_update", p, g, m, v, 0.0031, 0.9, 0.999)
+    assert out[0] is p and out[1] is m and out[2] is v, "the step is written into p, m and v"
+    for actual, expected in zip(out, ref, strict=True):
+        _same(actual, expected, backend)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -36,6 +36,9 @@ from nnxp.conv import conv_output_size
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 CHUNK_BYTES = 1 << 20
 """The im2col buffer's size: rows enough to fill it (one at least) go through each product."""
+KEEP_BYTES = 32 << 20
+"""The largest one-channel im2col matrix the forward pass keeps for the filters' gradient
+(building it again costs as much as the product with it)."""
 
 
 @functools.cache
@@ -70,23 +73,34 @@ def _channels_last(x: Any, pad: int = 0) -> np.ndarray:
 
 def _convolve(
     loops: ModuleType, padded: np.ndarray, weights: np.ndarray, fh: int, fw: int,
-    stride: int, oh: int, ow: int,
-) -> np.ndarray:
-    """The rows (N * oh * ow, F) of the convolution of padded (N, Hp, Wp, C) with weights
-    (fh * fw * C, F), im2col a slice of rows at a time."""
+    stride: int, oh: int, ow: int, bias: np.ndarray | None = None, keep: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rows, col): the rows (N * oh * ow, F) of the convolution of padded (N, Hp, Wp, C)
+    with weights (fh * fw * C, F), plus bias (F,) if given, im2col a slice of rows at a time;
+    with ``keep``, im2col whole in one slice and col is it, else None.
+
+    The bias rides in the product: each im2col row ends with a 1 and the weights with the
+    bias row, which costs one column of the product instead of a pass over the output.
+    """
     rows, k = padded.shape[0] * oh * ow, weights.shape[0]
+    if bias is not None:
+        weights = np.concatenate([weights, bias[None, :]])
+    width = weights.shape[0]
     out = np.empty((rows, weights.shape[1]), dtype=padded.dtype)
-    step = max(1, CHUNK_BYTES // (k * padded.itemsize))
-    buf = np.empty((min(step, rows), k), dtype=padded.dtype)
+    step = rows if keep else max(1, CHUNK_BYTES // (width * padded.itemsize))
+    buf = np.empty((min(step, rows), width), dtype=padded.dtype)
+    buf[:, k:] = 1
     for r0 in range(0, rows, step):
         r1 = min(r0 + step, rows)
         loops.im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, buf)
         np.matmul(buf[: r1 - r0], weights, out=out[r0:r1])
-    return out
+    return out, buf[:, :k] if keep else None
 
 
 def conv_forward(x: Any, W: Any, b: Any, stride: int, pad: int) -> Any:
-    """(out, None): out (N, FN, OH, OW) a view of channels-last memory; no im2col is kept."""
+    """(out, col): out (N, FN, OH, OW) a view of channels-last memory. col is the im2col
+    matrix when x has one channel and it is at most KEEP_BYTES (its columns (fy, fx) are
+    then the reference's (c, fy, fx)), else None: the backward pass builds it again."""
     loops = _loops()
     if loops is None or not _floats(x, W, b) or x.ndim != 4 or W.ndim != 4 or b.ndim != 1:
         return NotImplemented
@@ -95,17 +109,18 @@ def conv_forward(x: Any, W: Any, b: Any, stride: int, pad: int) -> Any:
     if xc != c or b.shape[0] != fn:
         return NotImplemented
     oh, ow = conv_output_size(h, fh, stride, pad), conv_output_size(w, fw, stride, pad)
+    keep = c == 1 and n * oh * ow * fh * fw * x.itemsize <= KEEP_BYTES
     weights = np.ascontiguousarray(W.transpose(2, 3, 1, 0)).reshape(fh * fw * c, fn)
-    out = _convolve(loops, _channels_last(x, pad), weights, fh, fw, stride, oh, ow)
-    out += b
-    return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2), None
+    out, col = _convolve(loops, _channels_last(x, pad), weights, fh, fw, stride, oh, ow, b,
+                         keep)
+    return out.reshape(n, oh, ow, fn).transpose(0, 3, 1, 2), col
 
 
 def conv_backward(
     dout: Any, x: Any, col: Any, W: Any, stride: int, pad: int, need_dx: bool
 ) -> Any:
-    """(dx, dW, db): dW from im2col slices of x again, dx (stride 1) as a convolution."""
-    del col  # the slices are built again from x: cheaper than keeping the whole matrix
+    """(dx, dW, db): dW from col when x has one channel (the reference's matrix, or the one
+    conv_forward kept), else from im2col slices of x again; dx (stride 1) as a convolution."""
     loops = _loops()
     if loops is None or not _floats(dout, x, W) or dout.ndim != 4 or x.ndim != 4:
         return NotImplemented
@@ -117,24 +132,36 @@ def conv_backward(
     dh = _channels_last(dout)
     rows = dh.reshape(-1, fn)
     db = np.ones(rows.shape[0], dtype=rows.dtype) @ rows  # a product: 20x np.sum's speed here
-    padded = _channels_last(x, pad)
     k = fh * fw * c
-    step = max(1, CHUNK_BYTES // (k * x.itemsize))
-    buf = np.empty((min(step, rows.shape[0]), k), dtype=x.dtype)
-    part = np.empty((fn, k), dtype=x.dtype)
-    dWk = np.zeros((fn, k), dtype=x.dtype)
-    for r0 in range(0, rows.shape[0], step):
-        r1 = min(r0 + step, rows.shape[0])
-        loops.im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, buf)
-        np.matmul(rows[r0:r1].T, buf[: r1 - r0], out=part)
-        dWk += part
+    if c == 1 and type(col) is np.ndarray and col.shape == (rows.shape[0], k):
+        dWk = rows.T @ col
+    else:
+        dWk = _filter_gradient(loops, rows, _channels_last(x, pad), fh, fw, stride, oh, ow)
     dW = np.ascontiguousarray(dWk.reshape(fn, fh, fw, c).transpose(0, 3, 1, 2))
     if not need_dx:
         return None, dW, db
     flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1))
     grown = _pad_hw(dh, fh - 1 - pad, fw - 1 - pad) if fh - 1 - pad or fw - 1 - pad else dh
-    dx = _convolve(loops, grown, flipped.reshape(fh * fw * fn, c), fh, fw, 1, h, w)
+    dx, _ = _convolve(loops, grown, flipped.reshape(fh * fw * fn, c), fh, fw, 1, h, w)
     return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dW, db
+
+
+def _filter_gradient(
+    loops: ModuleType, rows: np.ndarray, padded: np.ndarray, fh: int, fw: int, stride: int,
+    oh: int, ow: int,
+) -> np.ndarray:
+    """rows.T @ im2col(padded), (F, fh * fw * C), a slice of im2col rows at a time."""
+    k = fh * fw * padded.shape[3]
+    step = max(1, CHUNK_BYTES // (k * padded.itemsize))
+    buf = np.empty((min(step, rows.shape[0]), k), dtype=padded.dtype)
+    part = np.empty((rows.shape[1], k), dtype=padded.dtype)
+    total = np.zeros((rows.shape[1], k), dtype=padded.dtype)
+    for r0 in range(0, rows.shape[0], step):
+        r1 = min(r0 + step, rows.shape[0])
+        loops.im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, buf)
+        np.matmul(rows[r0:r1].T, buf[: r1 - r0], out=part)
+        total += part
+    return total
 
 
 def _pad_hw(nhwc: np.ndarray, pad_h: int, pad_w: int) -> np.ndarray:

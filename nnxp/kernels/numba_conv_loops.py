@@ -17,20 +17,24 @@ jit = numba.njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
 @jit
 def im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, col):  # pragma: no cover - compiled
     """Rows r0..r1 of the im2col matrix of ``padded`` (N, Hp, Wp, C), C-contiguous and
-    already padded, into col (r1 - r0, fh * fw * C), columns in (fy, fx, c) order."""
+    already padded, into the first fh * fw * C columns of col (r1 - r0, width), C-contiguous,
+    columns in (fy, fx, c) order (the ones after them are left as they are)."""
     _, hp, wp, c = padded.shape
     src = padded.reshape(padded.size)
     dst = col.reshape(col.size)
+    width = np.uint64(col.shape[1])
     run = np.uint64(fw * c)
-    o = np.uint64(0)
+    start = np.uint64(0)
     for row in range(r0, r1):
         n, pos = divmod(row, oh * ow)
         oy, ox = divmod(pos, ow)
+        o = start
         for fy in range(fh):
             s = np.uint64(((n * hp + oy * stride + fy) * wp + ox * stride) * c)
             for j in range(run):
                 dst[o + j] = src[s + j]
             o += run
+        start += width
 
 
 @jit

@@ -48,6 +48,16 @@ def _zero_where(mask, x, out):  # pragma: no cover - compiled
 
 
 @jit
+def _adam(p, g, m, v, lr_t, c1, c2, eps):  # pragma: no cover - compiled
+    for i in range(p.size):
+        mi = m[i] + c1 * (g[i] - m[i])
+        vi = v[i] + c2 * (g[i] * g[i] - v[i])
+        m[i] = mi
+        v[i] = vi
+        p[i] -= lr_t * mi / (math.sqrt(vi) + eps)
+
+
+@jit
 def _softmax_cross_entropy(x, t, y, loss):  # pragma: no cover - compiled
     n, c = x.shape
     for i in range(n):
@@ -115,6 +125,22 @@ def zero_where(mask: Any, x: Any) -> Any:
     return out
 
 
+def adam_update(p: Any, g: Any, m: Any, v: Any, lr_t: float, beta1: float, beta2: float) -> Any:
+    """Adam's step into p, m and v in one pass. The constants are in the arrays' dtype, as
+    NumPy takes Python floats, and nothing is contracted into a fused multiply-add, so
+    each number rounds as the reference's."""
+    arrays = (p, g, m, v)
+    if any(type(a) is not np.ndarray or a.dtype != p.dtype or a.shape != p.shape
+           for a in arrays) or p.dtype not in _FLOATS:
+        return NotImplemented
+    flat = dense(*arrays)
+    if flat is None:
+        return NotImplemented
+    cast = p.dtype.type
+    _adam(*flat, cast(lr_t), cast(1.0 - beta1), cast(1.0 - beta2), cast(1e-7))
+    return p, m, v
+
+
 def softmax_and_cross_entropy(x: Any, t: Any) -> Any:
     """(softmax(x), mean cross-entropy) for a batch of scores and integer labels, row by row."""
     if (
@@ -135,5 +161,6 @@ def kernels() -> dict[str, Callable[..., Any]]:
     return {
         "relu_and_mask": relu_and_mask,
         "zero_where": zero_where,
+        "adam_update": adam_update,
         "softmax_and_cross_entropy": softmax_and_cross_entropy,
     }
