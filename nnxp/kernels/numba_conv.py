@@ -11,15 +11,16 @@ permutes between the book's (N, C, H, W) and the products' rows. Here:
   cache while the matrix product reads it; the forward product, the filters' gradient (which
   builds the slices again rather than keeping 45 MB) and the data's gradient each do so.
 - For stride 1 the data's gradient is the convolution of the padded upstream gradient with
-  the flipped, transposed filters: one more im2col and product, no col2im scatter.
+  the flipped, transposed filters: one more im2col and product, no col2im scatter. Where
+  that product would be narrow (fewer channels than filters) or the stride is not 1, the
+  book's col2im instead, a slice at a time, each row's runs added back contiguously.
 - Max pooling and its backward are single loops over the channels-last images.
 
 The compiled loops (:mod:`nnxp.kernels.numba_conv_loops`) are imported at the first call, so
 this module costs nothing to nets without convolutions. Each function takes its reference's
 arguments and returns its values (to the rounding of a differently ordered sum), or
 NotImplemented for what it does not handle: dtypes other than float32/float64, mixed dtypes,
-NumPy missing Numba, and the data's gradient with a stride other than 1 or padding of at
-least the filter's size.
+and NumPy without Numba.
 """
 
 from __future__ import annotations
@@ -120,14 +121,13 @@ def conv_backward(
     dout: Any, x: Any, col: Any, W: Any, stride: int, pad: int, need_dx: bool
 ) -> Any:
     """(dx, dW, db): dW from col when x has one channel (the reference's matrix, or the one
-    conv_forward kept), else from im2col slices of x again; dx (stride 1) as a convolution."""
+    conv_forward kept), else from im2col slices of x again; dx as a convolution with the
+    flipped filters (stride 1, at least as many channels as filters) or by col2im."""
     loops = _loops()
     if loops is None or not _floats(dout, x, W) or dout.ndim != 4 or x.ndim != 4:
         return NotImplemented
     fn, c, fh, fw = W.shape
     n, _, h, w = x.shape
-    if need_dx and (stride != 1 or pad >= fh or pad >= fw):
-        return NotImplemented
     _, _, oh, ow = dout.shape
     dh = _channels_last(dout)
     rows = dh.reshape(-1, fn)
@@ -140,10 +140,43 @@ def conv_backward(
     dW = np.ascontiguousarray(dWk.reshape(fn, fh, fw, c).transpose(0, 3, 1, 2))
     if not need_dx:
         return None, dW, db
+    if stride == 1 and pad < min(fh, fw) and c >= fn:
+        return _flipped_convolution(loops, dh, W, h, w, pad), dW, db
+    return _col2im_gradient(loops, rows, W, n, h, w, stride, pad, oh, ow), dW, db
+
+
+def _flipped_convolution(
+    loops: ModuleType, dh: np.ndarray, W: np.ndarray, h: int, w: int, pad: int
+) -> np.ndarray:
+    """dx for stride 1: the convolution of dh (N, OH, OW, FN), padded by the filter's size
+    less 1 less pad, with the flipped filters, channels in and out exchanged."""
+    fn, c, fh, fw = W.shape
     flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1))
     grown = _pad_hw(dh, fh - 1 - pad, fw - 1 - pad) if fh - 1 - pad or fw - 1 - pad else dh
     dx, _ = _convolve(loops, grown, flipped.reshape(fh * fw * fn, c), fh, fw, 1, h, w)
-    return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dW, db
+    return dx.reshape(dh.shape[0], h, w, c).transpose(0, 3, 1, 2)
+
+
+def _col2im_gradient(
+    loops: ModuleType, rows: np.ndarray, W: np.ndarray, n: int, h: int, w: int, stride: int,
+    pad: int, oh: int, ow: int,
+) -> np.ndarray:
+    """dx by the book's way, a slice at a time: the rows' product with the filters, added
+    back onto the padded image by col2im. Cheaper than the flipped convolution when the
+    layer has fewer input channels than filters (the product's output is narrow) or a stride."""
+    fn, c, fh, fw = W.shape
+    weights = np.ascontiguousarray(W.transpose(0, 2, 3, 1)).reshape(fn, fh * fw * c)
+    k = weights.shape[1]
+    padded = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=rows.dtype)
+    step = max(1, CHUNK_BYTES // (k * rows.itemsize))
+    buf = np.empty((min(step, rows.shape[0]), k), dtype=rows.dtype)
+    for r0 in range(0, rows.shape[0], step):
+        r1 = min(r0 + step, rows.shape[0])
+        np.matmul(rows[r0:r1], weights, out=buf[: r1 - r0])
+        loops.col2im_rows(buf, r0, r1, fh, fw, stride, oh, ow, padded)
+    if pad:
+        padded = np.ascontiguousarray(padded[:, pad : pad + h, pad : pad + w])
+    return padded.transpose(0, 3, 1, 2)
 
 
 def _filter_gradient(

@@ -38,6 +38,25 @@ def im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, col):  # pragma: no cove
 
 
 @jit
+def col2im_rows(col, r0, r1, fh, fw, stride, oh, ow, padded):  # pragma: no cover - compiled
+    """The adjoint of :func:`im2col_rows`: rows r0..r1 of an im2col matrix col (r1 - r0,
+    fh * fw * C), C-contiguous, added back onto padded (N, Hp, Wp, C), C-contiguous."""
+    _, hp, wp, c = padded.shape
+    src = col.reshape(col.size)
+    dst = padded.reshape(padded.size)
+    run = np.uint64(fw * c)
+    o = np.uint64(0)
+    for row in range(r0, r1):
+        n, pos = divmod(row, oh * ow)
+        oy, ox = divmod(pos, ow)
+        for fy in range(fh):
+            s = np.uint64(((n * hp + oy * stride + fy) * wp + ox * stride) * c)
+            for j in range(run):
+                dst[s + j] += src[o + j]
+            o += run
+
+
+@jit
 def max_pool_nhwc(x, ph, pw, stride, out, arg):  # pragma: no cover - compiled
     """out[n, y, x, c]: the maximum of each window of x (N, Hp, Wp, C), padded by the
     caller; arg: the first cell (fy * pw + fx) holding it, as the reference's running
