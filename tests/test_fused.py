@@ -29,12 +29,13 @@ SHAPES = [(1, 1), (3, 7), (100, 50), (2, 3, 4, 5), (7,)]
 RTOL = {"float32": 2e-6, "float64": 1e-13}
 FUSABLE = {fn.__name__: fn for fn in (relu_and_mask, zero_where, batch_sum, subtract_scaled,
                                       softmax_and_cross_entropy, softmax_cross_entropy_grad)}
+CONV = {"conv_forward", "conv_backward", "max_pool", "max_pool_backward"}
 KERNELS = {
     "numpy": {"relu_and_mask", "zero_where", "batch_sum", "softmax_and_cross_entropy",
               "softmax_cross_entropy_grad"},
     "numba_fused": {"relu_and_mask", "zero_where", "softmax_and_cross_entropy"},
-    "cupy": set(FUSABLE) - {"batch_sum"},
-    "numba_conv": {"conv_forward", "conv_backward", "max_pool", "max_pool_backward"},
+    "cupy": set(FUSABLE) - {"batch_sum"} | CONV,
+    "numba_conv": CONV,
 }
 """The kernels each module has; each kept because benchmarks/train_step.py measures a gain."""
 
