@@ -23,7 +23,7 @@ from nnxp.models.conv import DeepConvNet, SimpleConvNet
 from tests.helpers import assert_close
 
 CONV = {fn.__name__: fn for fn in (conv_forward, conv_backward, max_pool, max_pool_backward)}
-KERNELS = {"numba_conv": set(CONV)}
+KERNELS = {"numba_conv": set(CONV), "cupy": set(CONV)}
 """The conv kernels each module has."""
 
 RTOL = {"float32": 2e-5, "float64": 1e-12}

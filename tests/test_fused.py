@@ -30,12 +30,13 @@ RTOL = {"float32": 2e-6, "float64": 1e-13}
 FUSABLE = {fn.__name__: fn for fn in (relu_and_mask, zero_where, batch_sum, subtract_scaled,
                                       adam_update, softmax_and_cross_entropy,
                                       softmax_cross_entropy_grad)}
+CONV = {"conv_forward", "conv_backward", "max_pool", "max_pool_backward"}
 KERNELS = {
     "numpy": {"relu_and_mask", "zero_where", "batch_sum", "adam_update",
               "softmax_and_cross_entropy", "softmax_cross_entropy_grad"},
     "numba_fused": {"relu_and_mask", "zero_where", "adam_update", "softmax_and_cross_entropy"},
-    "cupy": set(FUSABLE) - {"batch_sum", "adam_update"},
-    "numba_conv": {"conv_forward", "conv_backward", "max_pool", "max_pool_backward"},
+    "cupy": set(FUSABLE) - {"batch_sum", "adam_update"} | CONV,
+    "numba_conv": CONV,
 }
 """The kernels each module has; each kept because benchmarks/train_step.py measures a gain."""
 

@@ -11,7 +11,12 @@ current mode (``NNXP_FUSED`` or :func:`nnxp.kernels.dispatch.use_fused`):
 - ``numba_fused`` (mode "numba"): NumPy arrays, one compiled loop doing the work of several
   calls in one pass; faster still, but Numba takes a while to start in each process.
 - ``cupy`` (mode "auto"): CUDA kernels for CuPy arrays, where every operation is a kernel
-  launch and the book's small net is bound by launches.
+  launch and the book's small net is bound by launches; and the conv layers' im2col, col2im
+  and pooling as gather kernels beside cuBLAS products. NVRTC compiles each kernel at its
+  first call from the sources in ``cuda_source`` (pure Python, which tests compile with nvcc
+  on machines without a GPU and run as C++ on the CPU); ``cuda_launch`` compiles and
+  launches them, and a kernel that fails to build prints one warning line and leaves its
+  functions to the reference from then on.
 
 Each kernel takes exactly its reference's arguments and returns the same values (to rounding)
 or NotImplemented for inputs it does not handle (a dtype, a layout), which sends the call to
