@@ -9,8 +9,8 @@ Both: Adam lr 0.001, batch 100, 20 epochs over the 60,000 MNIST training images 
 each epoch), float32, NumPy; each epoch evaluated on the first 1,000 training and test
 images (the book's evaluate_sample_num_per_epoch), the final accuracy on all 10,000 test
 images. The command runs in a child process; its metrics (JSON lines), plot and summary go
-to benchmarks/results/chN_<net>_cpu.{jsonl,png,json} with the command, the commit, the
-machine and its load. The book reports about 0.99 (chapter 7) and 0.9935 (chapter 8).
+to benchmarks/results/chN_<net>_cpu.{jsonl,png,json} (``_seedS`` added for a seed other
+than 0) with the command, the commit, the machine and its load. The book reports about 0.99 (chapter 7) and 0.9935 (chapter 8).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args(argv)
     run = RUNS[args.run]
-    stem = RESULTS / run["name"]
+    stem = RESULTS / (run["name"] + (f"_seed{args.seed}" if args.seed else ""))
     command = [
         sys.executable, "-m", "nnxp", "train", "--model", run["model"], "--optimizer", "adam",
         "--lr", "0.001", "--batch-size", "100", "--epochs", str(args.epochs),
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "what": run["what"] + "; Adam lr 0.001, batch 100, shuffled epochs, float32, NumPy",
         "command": "nnxp " + " ".join(command[3:]).replace(args.data_dir, "DATA_DIR"),
         "commit": commit,
+        "seed": args.seed,
         "epochs": len(epochs),
         "final": {"test_acc": float(final.group(1)), "train_acc": float(final.group(2)),
                   "train_loss": float(final.group(3))} if final else None,

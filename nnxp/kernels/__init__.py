@@ -1,7 +1,7 @@
 """Fused kernels and Numba numerical-gradient kernels, by library, with the dispatch.
 
-Fused kernels run in place of the Array API reference functions of :mod:`nnxp.ops` and
-:mod:`nnxp.functions` (decorated with :func:`nnxp.kernels.dispatch.fusable`): the dispatch
+Fused kernels run in place of the Array API reference functions of :mod:`nnxp.ops`,
+:mod:`nnxp.functions` and :mod:`nnxp.conv` (decorated with :func:`nnxp.kernels.dispatch.fusable`): the dispatch
 runs the kernel of the reference's name from the modules the input's adapter names for the
 current mode (``NNXP_FUSED`` or :func:`nnxp.kernels.dispatch.use_fused`):
 
@@ -9,7 +9,11 @@ current mode (``NNXP_FUSED`` or :func:`nnxp.kernels.dispatch.use_fused`):
   slower or more numerous Array API ones. A small net's step is made of many operations on
   small arrays, each costing NumPy a few microseconds whatever its size.
 - ``numba_fused`` (mode "numba"): NumPy arrays, one compiled loop doing the work of several
-  calls in one pass; faster still, but Numba takes a while to start in each process.
+  calls in one pass; faster still, but Numba takes a while to start in each process. Once
+  something has loaded it, ``numpy``'s ReLU and Adam kernels use its loops too.
+- ``numba_conv`` (modes "auto" and "numba"): the conv layers' work for NumPy arrays, images
+  channels-last in memory, im2col a cache-sized slice at a time beside BLAS products, and
+  pooling loops; its compiled loops (``numba_conv_loops``) load at the first convolution.
 - ``cupy`` (mode "auto"): CUDA kernels for CuPy arrays, where every operation is a kernel
   launch and the book's small net is bound by launches; and the conv layers' im2col, col2im
   and pooling as gather kernels beside cuBLAS products. NVRTC compiles each kernel at its
