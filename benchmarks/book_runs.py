@@ -10,7 +10,8 @@ each epoch), float32, NumPy; each epoch evaluated on the first 1,000 training an
 images (the book's evaluate_sample_num_per_epoch), the final accuracy on all 10,000 test
 images. The command runs in a child process; its metrics (JSON lines), plot and summary go
 to benchmarks/results/chN_<net>_cpu.{jsonl,png,json} (``_seedS`` added for a seed other
-than 0) with the command, the commit, the machine and its load. The book reports about 0.99 (chapter 7) and 0.9935 (chapter 8).
+than 0) with the command, the commit, the machine and its load. The book reports about
+0.99 (chapter 7) and 0.9935 (chapter 8).
 """
 
 from __future__ import annotations

@@ -93,11 +93,13 @@ def nnxp_step(be: Backend, name: str, x: Any, t: Any, mode: str) -> tuple[Any, C
     optimizer = Adam(0.001)
 
     def step() -> Any:
-        with use_fused(mode):
-            grads = net.gradient(x, t)
-            optimizer.update(net.params, grads)
+        optimizer.update(net.params, net.gradient(x, t))
 
-    return net, step
+    def step_in_mode() -> Any:
+        with use_fused(mode):
+            step()
+
+    return net, step if mode == "auto" else step_in_mode
 
 
 def torch_model(name: str, net: Any, device: str) -> Any:
@@ -261,6 +263,10 @@ def step_section(args: argparse.Namespace, be: Backend, name: str) -> dict[str, 
         cases["book (float64)"] = book_step(Path(args.book_dir), name, host_x, host_t)
     shapes = product_shapes(net, x)
     cases["matrix-product floor"] = floor_case(be, shapes)
+    if be.name == "cupy":
+        clocks["matrix-product floor"] = CudaEventClock("cupy")
+        if "nnxp (references only)" in cases:
+            clocks["nnxp (references only)"] = CudaEventClock("cupy")
     repeats = args.repeats if name == "simple" else max(3, args.repeats // 3)
     times = interleaved_times(cases, repeats, warmup=args.warmup, clocks=clocks)
     seconds = {k: {"median": statistics.median(v), "all": v} for k, v in times.items()}

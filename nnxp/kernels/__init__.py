@@ -1,9 +1,10 @@
 """Fused kernels and Numba numerical-gradient kernels, by library, with the dispatch.
 
 Fused kernels run in place of the Array API reference functions of :mod:`nnxp.ops`,
-:mod:`nnxp.functions` and :mod:`nnxp.conv` (decorated with :func:`nnxp.kernels.dispatch.fusable`): the dispatch
-runs the kernel of the reference's name from the modules the input's adapter names for the
-current mode (``NNXP_FUSED`` or :func:`nnxp.kernels.dispatch.use_fused`):
+:mod:`nnxp.functions` and :mod:`nnxp.conv` (decorated with
+:func:`nnxp.kernels.dispatch.fusable`): the dispatch runs the kernel of the reference's
+name from the modules the input's adapter names for the current mode (``NNXP_FUSED`` or
+:func:`nnxp.kernels.dispatch.use_fused`):
 
 - ``numpy`` (mode "auto", the default): NumPy arrays, with NumPy's own calls in place of
   slower or more numerous Array API ones. A small net's step is made of many operations on
