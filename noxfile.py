@@ -46,7 +46,7 @@ def bench(session: nox.Session) -> None:
 
     Each prints a table and writes JSON to benchmarks/results/."""
     session.install("-e", ".[test]", "-r", "backends/torch.txt", "threadpoolctl")
-    shared = {"__init__", "harness"}
+    shared = {"__init__", "harness", "book_runs"}  # book_runs: whole trainings, not timings
     for name in sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem not in shared):
         session.run("python", "-m", f"benchmarks.{name}", *session.posargs)
 

@@ -8,9 +8,10 @@
 Both: Adam lr 0.001, batch 100, 20 epochs over the 60,000 MNIST training images (shuffled
 each epoch), float32, NumPy; each epoch evaluated on the first 1,000 training and test
 images (the book's evaluate_sample_num_per_epoch), the final accuracy on all 10,000 test
-images. The command runs in a child process; its metrics (JSON lines), plot and summary go
-to benchmarks/results/chN_<net>_cpu.{jsonl,png,json} (``_seedS`` added for a seed other
-than 0) with the command, the commit, the machine and its load. The book reports about
+images. ``--dtype float64 --sampling replace`` is the book's own arithmetic and batch
+drawing (its Trainer draws each batch with replacement; its weights are float64). The command runs in a child process; its metrics (JSON lines), plot and summary go
+to benchmarks/results/chN_<net>_cpu.{jsonl,png,json} (``_float64_replace`` and the like
+for other settings, ``_seedS`` for a seed other than 0) with the command, the commit, the machine and its load. The book reports about
 0.99 (chapter 7) and 0.9935 (chapter 8).
 """
 
@@ -43,13 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                        help="float64: the book's own arithmetic")
+    parser.add_argument("--sampling", default="shuffle", choices=["shuffle", "replace"],
+                        help="replace: batches drawn with replacement, as the book's Trainer")
     args = parser.parse_args(argv)
     run = RUNS[args.run]
-    stem = RESULTS / (run["name"] + (f"_seed{args.seed}" if args.seed else ""))
+    variant = "" if (args.dtype, args.sampling) == ("float32", "shuffle") else (
+        f"_{args.dtype}_{args.sampling}")
+    stem = RESULTS / (run["name"] + variant + (f"_seed{args.seed}" if args.seed else ""))
     command = [
         sys.executable, "-m", "nnxp", "train", "--model", run["model"], "--optimizer", "adam",
         "--lr", "0.001", "--batch-size", "100", "--epochs", str(args.epochs),
-        "--eval-samples", "1000", "--dtype", "float32", "--backend", "numpy",
+        "--eval-samples", "1000", "--dtype", args.dtype, "--sampling", args.sampling,
+        "--backend", "numpy",
         "--dataset", "mnist", "--data-dir", args.data_dir, "--seed", str(args.seed),
         "--threads", str(args.threads), "--metrics", f"{stem}.jsonl", "--plot", f"{stem}.png",
     ]
@@ -68,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                       done.stdout)
     per_step = re.search(r"([0-9.]+) ms per iteration", done.stdout)
     summary = {
-        "what": run["what"] + "; Adam lr 0.001, batch 100, shuffled epochs, float32, NumPy",
+        "what": run["what"] + f"; Adam lr 0.001, batch 100, {args.sampling} sampling, "
+                              f"{args.dtype}, NumPy",
         "command": "nnxp " + " ".join(command[3:]).replace(args.data_dir, "DATA_DIR"),
         "commit": commit,
         "seed": args.seed,
