@@ -142,8 +142,7 @@ def conv_backward(
 class Convolution:
     """Filters W (FN, C, FH, FW) and biases b (FN,) slid over images (N, C, H, W).
 
-    ``col`` is the im2col matrix of the last forward when the reference computed it (None
-    when a kernel did without it).
+    ``col`` is the im2col matrix of the last forward, or None when a kernel did without it.
     """
 
     def __init__(self, W: Any, b: Any, stride: int = 1, pad: int = 0) -> None:

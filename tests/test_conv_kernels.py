@@ -170,6 +170,26 @@ def test_kernels_decline_what_they_do_not_handle(backend, module) -> None:
     assert kernels["max_pool"](half, 2, 2, 2, 0) is NotImplemented
 
 
+def test_kernels_decline_shapes_that_do_not_fit(backend, module) -> None:
+    """A gradient whose shape does not fit the images (a caller's mistake) goes to the
+    reference, which raises or computes what it computes: the kernels never index past an
+    array by trusting it (NumPy's loops run without bounds checks)."""
+    kernels = module[1]
+    x = backend.asarray(_host(12, (2, 3, 8, 8), "float64"))
+    W = backend.asarray(_host(13, (4, 3, 3, 3), "float64"))
+    for shape in [(2, 4, 9, 9), (2, 4, 6, 5), (3, 4, 6, 6), (2, 5, 6, 6)]:
+        dout = backend.asarray(np.ones(shape))
+        for need_dx in (False, True):
+            assert kernels["conv_backward"](dout, x, None, W, 1, 0, need_dx) is NotImplemented
+    big = backend.asarray(np.ones((2, 3, 9, 9)))
+    arg = backend.asarray(np.zeros((2, 3, 9, 9), dtype=np.int64))
+    assert kernels["max_pool_backward"](big, arg, (2, 3, 8, 8), 2, 2, 2, 0) is NotImplemented
+    wild = backend.asarray(np.full((2, 3, 4, 4), 99, dtype=np.int64))
+    dx = kernels["max_pool_backward"](backend.asarray(np.ones((2, 3, 4, 4))), wild,
+                                      (2, 3, 8, 8), 2, 2, 2, 0)
+    assert float(backend.xp.sum(dx)) == 0.0  # an index no cell has routes nothing, as the reference
+
+
 @pytest.mark.parametrize("net_class", [SimpleConvNet, DeepConvNet])
 def test_training_steps_with_the_kernels_follow_the_reference(backend, net_class) -> None:
     """Gradients and losses of a few Adam steps of each book conv net, kernels on and off."""

@@ -127,8 +127,12 @@ def conv_backward(
     if loops is None or not _floats(dout, x, W) or dout.ndim != 4 or x.ndim != 4:
         return NotImplemented
     fn, c, fh, fw = W.shape
-    n, _, h, w = x.shape
-    _, _, oh, ow = dout.shape
+    n, xc, h, w = x.shape
+    if xc != c or h + 2 * pad < fh or w + 2 * pad < fw:
+        return NotImplemented
+    oh, ow = conv_output_size(h, fh, stride, pad), conv_output_size(w, fw, stride, pad)
+    if dout.shape != (n, fn, oh, ow):  # the loops index by these shapes, unchecked
+        return NotImplemented
     dh = _channels_last(dout)
     rows = dh.reshape(-1, fn)
     db = np.ones(rows.shape[0], dtype=rows.dtype) @ rows  # a product: 20x np.sum's speed here
@@ -228,10 +232,16 @@ def max_pool_backward(
     if (
         loops is None or not _floats(dout) or type(arg_max) is not np.ndarray
         or arg_max.dtype.kind not in "iu" or arg_max.shape != dout.shape or dout.ndim != 4
+        or len(x_shape) != 4
     ):
         return NotImplemented
-    n, c, h, w = x_shape
-    _, _, oh, ow = dout.shape
+    n, c, h, w = (int(v) for v in x_shape)
+    if h + 2 * pad < pool_h or w + 2 * pad < pool_w:
+        return NotImplemented
+    oh = conv_output_size(h, pool_h, stride, pad)
+    ow = conv_output_size(w, pool_w, stride, pad)
+    if dout.shape != (n, c, oh, ow):  # the loop writes by these shapes, unchecked
+        return NotImplemented
     shape = (n, h + 2 * pad, w + 2 * pad, c)
     tiled = stride == pool_h == pool_w and oh * stride == shape[1] and ow * stride == shape[2]
     dimg = np.empty(shape, dtype=dout.dtype) if tiled else np.zeros(shape, dtype=dout.dtype)
