@@ -9,10 +9,12 @@ Both: Adam lr 0.001, batch 100, 20 epochs over the 60,000 MNIST training images 
 each epoch), float32, NumPy; each epoch evaluated on the first 1,000 training and test
 images (the book's evaluate_sample_num_per_epoch), the final accuracy on all 10,000 test
 images. ``--dtype float64 --sampling replace`` is the book's own arithmetic and batch
-drawing (its Trainer draws each batch with replacement; its weights are float64). The command runs in a child process; its metrics (JSON lines), plot and summary go
-to benchmarks/results/chN_<net>_cpu.{jsonl,png,json} (``_float64_replace`` and the like
-for other settings, ``_seedS`` for a seed other than 0) with the command, the commit, the machine and its load. The book reports about
-0.99 (chapter 7) and 0.9935 (chapter 8).
+drawing (its Trainer draws each batch with replacement; its weights are float64).
+
+The command runs in a child process; its metrics (JSON lines), plot and summary go to
+benchmarks/results/chN_<net>_cpu.{jsonl,png,json} (``_float64_replace`` for the book's
+settings, ``_seedS`` for a seed other than 0) with the command, the commit, the machine and
+its load. The book reports about 0.99 (chapter 7) and 0.9935 (chapter 8).
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ permutes between the book's (N, C, H, W) and the products' rows. Here:
   that product would be narrow (fewer channels than filters) or the stride is not 1, the
   book's col2im instead, a slice at a time, each row's runs added back contiguously.
 - Max pooling and its backward are single loops over the channels-last images.
+- Large arrays come from :mod:`nnxp.kernels.host_pool`, which hands a dropped one out again
+  instead of faulting fresh memory in.
 
 The compiled loops (:mod:`nnxp.kernels.numba_conv_loops`) are imported at the first call, so
 this module costs nothing to nets without convolutions. Each function takes its reference's
@@ -33,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from nnxp.conv import conv_output_size
+from nnxp.kernels import host_pool
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 CHUNK_BYTES = 1 << 20
@@ -67,7 +70,7 @@ def _channels_last(x: Any, pad: int = 0) -> np.ndarray:
     if pad == 0:
         return np.ascontiguousarray(nhwc)
     n, h, w, c = nhwc.shape
-    padded = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=x.dtype)
+    padded = host_pool.zeros((n, h + 2 * pad, w + 2 * pad, c), x.dtype)
     padded[:, pad : pad + h, pad : pad + w] = nhwc
     return padded
 
@@ -87,9 +90,9 @@ def _convolve(
     if bias is not None:
         weights = np.concatenate([weights, bias[None, :]])
     width = weights.shape[0]
-    out = np.empty((rows, weights.shape[1]), dtype=padded.dtype)
+    out = host_pool.empty((rows, weights.shape[1]), padded.dtype)
     step = rows if keep else max(1, CHUNK_BYTES // (width * padded.itemsize))
-    buf = np.empty((min(step, rows), width), dtype=padded.dtype)
+    buf = host_pool.empty((min(step, rows), width), padded.dtype)
     buf[:, k:] = 1
     for r0 in range(0, rows, step):
         r1 = min(r0 + step, rows)
@@ -171,9 +174,9 @@ def _col2im_gradient(
     fn, c, fh, fw = W.shape
     weights = np.ascontiguousarray(W.transpose(0, 2, 3, 1)).reshape(fn, fh * fw * c)
     k = weights.shape[1]
-    padded = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=rows.dtype)
+    padded = host_pool.zeros((n, h + 2 * pad, w + 2 * pad, c), rows.dtype)
     step = max(1, CHUNK_BYTES // (k * rows.itemsize))
-    buf = np.empty((min(step, rows.shape[0]), k), dtype=rows.dtype)
+    buf = host_pool.empty((min(step, rows.shape[0]), k), rows.dtype)
     for r0 in range(0, rows.shape[0], step):
         r1 = min(r0 + step, rows.shape[0])
         np.matmul(rows[r0:r1], weights, out=buf[: r1 - r0])
@@ -190,7 +193,7 @@ def _filter_gradient(
     """rows.T @ im2col(padded), (F, fh * fw * C), a slice of im2col rows at a time."""
     k = fh * fw * padded.shape[3]
     step = max(1, CHUNK_BYTES // (k * padded.itemsize))
-    buf = np.empty((min(step, rows.shape[0]), k), dtype=padded.dtype)
+    buf = host_pool.empty((min(step, rows.shape[0]), k), padded.dtype)
     part = np.empty((rows.shape[1], k), dtype=padded.dtype)
     total = np.zeros((rows.shape[1], k), dtype=padded.dtype)
     for r0 in range(0, rows.shape[0], step):
@@ -204,7 +207,7 @@ def _filter_gradient(
 def _pad_hw(nhwc: np.ndarray, pad_h: int, pad_w: int) -> np.ndarray:
     """nhwc (N, H, W, C) with pad_h zero rows above and below and pad_w columns each side."""
     n, h, w, c = nhwc.shape
-    padded = np.zeros((n, h + 2 * pad_h, w + 2 * pad_w, c), dtype=nhwc.dtype)
+    padded = host_pool.zeros((n, h + 2 * pad_h, w + 2 * pad_w, c), nhwc.dtype)
     padded[:, pad_h : pad_h + h, pad_w : pad_w + w] = nhwc
     return padded
 
@@ -217,8 +220,8 @@ def max_pool(x: Any, pool_h: int, pool_w: int, stride: int, pad: int) -> Any:
     n, c, h, w = x.shape
     oh = conv_output_size(h, pool_h, stride, pad)
     ow = conv_output_size(w, pool_w, stride, pad)
-    out = np.empty((n, oh, ow, c), dtype=x.dtype)
-    arg = np.empty((n, oh, ow, c), dtype=np.int64)  # int8 measured twice as slow here
+    out = host_pool.empty((n, oh, ow, c), x.dtype)
+    arg = host_pool.empty((n, oh, ow, c), np.int64)  # int8 measured twice as slow here
     loops.max_pool_nhwc(_channels_last(x, pad), pool_h, pool_w, stride, out, arg)
     return out.transpose(0, 3, 1, 2), arg.transpose(0, 3, 1, 2)
 
@@ -244,7 +247,7 @@ def max_pool_backward(
         return NotImplemented
     shape = (n, h + 2 * pad, w + 2 * pad, c)
     tiled = stride == pool_h == pool_w and oh * stride == shape[1] and ow * stride == shape[2]
-    dimg = np.empty(shape, dtype=dout.dtype) if tiled else np.zeros(shape, dtype=dout.dtype)
+    dimg = host_pool.empty(shape, dout.dtype) if tiled else host_pool.zeros(shape, dout.dtype)
     loops.max_pool_backward_nhwc(_channels_last(dout), _channels_last(arg_max), pool_h, pool_w,
                                  stride, dimg, tiled)
     if pad:

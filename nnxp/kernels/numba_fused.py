@@ -25,6 +25,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from nnxp.kernels import host_pool
+
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
@@ -97,12 +99,22 @@ def dense(*arrays: np.ndarray) -> list[np.ndarray] | None:
     return views
 
 
+def empty_like(x: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """A new array laid out as x in memory (its axes in the same order), from the host pool."""
+    dtype = x.dtype if dtype is None else dtype
+    if x.flags.c_contiguous:
+        return host_pool.empty(x.shape, dtype)
+    order = sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))
+    base = host_pool.empty(tuple(x.shape[axis] for axis in order), dtype)
+    return base.transpose(np.argsort(order))
+
+
 def relu_and_mask(x: Any) -> Any:
     """(max(x, 0), x <= 0) in one pass, laid out as x (any order without gaps)."""
     if type(x) is not np.ndarray or x.dtype not in _FLOATS:
         return NotImplemented
-    out = np.empty_like(x)
-    mask = np.empty_like(x, dtype=np.bool_)
+    out = empty_like(x)
+    mask = empty_like(x, np.bool_)
     flat = dense(x, out, mask)
     if flat is None:
         return NotImplemented
@@ -117,7 +129,7 @@ def zero_where(mask: Any, x: Any) -> Any:
         or mask.dtype != np.bool_ or mask.shape != x.shape
     ):
         return NotImplemented
-    out = np.empty_like(x)
+    out = empty_like(x)
     flat = dense(x, mask, out)
     if flat is None:
         return NotImplemented
