@@ -22,7 +22,8 @@ The compiled loops (:mod:`nnxp.kernels.numba_conv_loops`) are imported at the fi
 this module costs nothing to nets without convolutions. Each function takes its reference's
 arguments and returns its values (to the rounding of a differently ordered sum), or
 NotImplemented for what it does not handle: dtypes other than float32/float64, mixed dtypes,
-and NumPy without Numba.
+gradients whose shapes do not fit the images (the loops index unchecked), and NumPy without
+Numba.
 """
 
 from __future__ import annotations
