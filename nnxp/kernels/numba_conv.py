@@ -68,12 +68,14 @@ def _channels_last(x: Any, pad: int = 0) -> np.ndarray:
     """x (N, C, H, W) as a C-contiguous (N, H + 2 pad, W + 2 pad, C) array: a view when x
     is already channels-last in memory and unpadded, else one copy."""
     nhwc = x.transpose(0, 2, 3, 1)
-    if pad == 0:
-        return np.ascontiguousarray(nhwc)
-    n, h, w, c = nhwc.shape
-    padded = host_pool.zeros((n, h + 2 * pad, w + 2 * pad, c), x.dtype)
-    padded[:, pad : pad + h, pad : pad + w] = nhwc
-    return padded
+    return _pad_hw(nhwc, pad, pad) if pad else np.ascontiguousarray(nhwc)
+
+
+def _slices(rows: int, width: int, itemsize: int) -> tuple[int, list[tuple[int, int]]]:
+    """(most rows in a slice, [(r0, r1), ...]): rows cut into slices of CHUNK_BYTES of
+    ``width`` numbers each (one row at least)."""
+    step = max(1, CHUNK_BYTES // (width * itemsize))
+    return min(step, rows), [(r0, min(r0 + step, rows)) for r0 in range(0, rows, step)]
 
 
 def _convolve(
@@ -92,11 +94,10 @@ def _convolve(
         weights = np.concatenate([weights, bias[None, :]])
     width = weights.shape[0]
     out = host_pool.empty((rows, weights.shape[1]), padded.dtype)
-    step = rows if keep else max(1, CHUNK_BYTES // (width * padded.itemsize))
-    buf = host_pool.empty((min(step, rows), width), padded.dtype)
+    most, slices = (rows, [(0, rows)]) if keep else _slices(rows, width, padded.itemsize)
+    buf = host_pool.empty((most, width), padded.dtype)
     buf[:, k:] = 1
-    for r0 in range(0, rows, step):
-        r1 = min(r0 + step, rows)
+    for r0, r1 in slices:
         loops.im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, buf)
         np.matmul(buf[: r1 - r0], weights, out=out[r0:r1])
     return out, buf[:, :k] if keep else None
@@ -176,10 +177,9 @@ def _col2im_gradient(
     weights = np.ascontiguousarray(W.transpose(0, 2, 3, 1)).reshape(fn, fh * fw * c)
     k = weights.shape[1]
     padded = host_pool.zeros((n, h + 2 * pad, w + 2 * pad, c), rows.dtype)
-    step = max(1, CHUNK_BYTES // (k * rows.itemsize))
-    buf = host_pool.empty((min(step, rows.shape[0]), k), rows.dtype)
-    for r0 in range(0, rows.shape[0], step):
-        r1 = min(r0 + step, rows.shape[0])
+    most, slices = _slices(rows.shape[0], k, rows.itemsize)
+    buf = host_pool.empty((most, k), rows.dtype)
+    for r0, r1 in slices:
         np.matmul(rows[r0:r1], weights, out=buf[: r1 - r0])
         loops.col2im_rows(buf, r0, r1, fh, fw, stride, oh, ow, padded)
     if pad:
@@ -193,12 +193,11 @@ def _filter_gradient(
 ) -> np.ndarray:
     """rows.T @ im2col(padded), (F, fh * fw * C), a slice of im2col rows at a time."""
     k = fh * fw * padded.shape[3]
-    step = max(1, CHUNK_BYTES // (k * padded.itemsize))
-    buf = host_pool.empty((min(step, rows.shape[0]), k), padded.dtype)
+    most, slices = _slices(rows.shape[0], k, padded.itemsize)
+    buf = host_pool.empty((most, k), padded.dtype)
     part = np.empty((rows.shape[1], k), dtype=padded.dtype)
     total = np.zeros((rows.shape[1], k), dtype=padded.dtype)
-    for r0 in range(0, rows.shape[0], step):
-        r1 = min(r0 + step, rows.shape[0])
+    for r0, r1 in slices:
         loops.im2col_rows(padded, r0, r1, fh, fw, stride, oh, ow, buf)
         np.matmul(rows[r0:r1].T, buf[: r1 - r0], out=part)
         total += part

@@ -83,13 +83,17 @@ def _softmax_cross_entropy(x, t, y, loss):  # pragma: no cover - compiled
     return True
 
 
+def _memory_order(x: np.ndarray) -> list[int] | None:
+    """x's axes from the largest stride to the smallest (None when x is C-contiguous)."""
+    if x.flags.c_contiguous:
+        return None
+    return sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))
+
+
 def dense(*arrays: np.ndarray) -> list[np.ndarray] | None:
     """1-D views of arrays laid out alike without gaps, in their memory's order (C order, or
     channels-last images seen as (N, C, H, W)); None when they are not."""
-    first = arrays[0]
-    order = None
-    if not first.flags.c_contiguous:
-        order = sorted(range(first.ndim), key=lambda axis: -abs(first.strides[axis]))
+    order = _memory_order(arrays[0])
     views = []
     for a in arrays:
         view = a if order is None else a.transpose(order)
@@ -102,9 +106,9 @@ def dense(*arrays: np.ndarray) -> list[np.ndarray] | None:
 def empty_like(x: np.ndarray, dtype: Any = None) -> np.ndarray:
     """A new array laid out as x in memory (its axes in the same order), from the host pool."""
     dtype = x.dtype if dtype is None else dtype
-    if x.flags.c_contiguous:
+    order = _memory_order(x)
+    if order is None:
         return host_pool.empty(x.shape, dtype)
-    order = sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))
     base = host_pool.empty(tuple(x.shape[axis] for axis in order), dtype)
     return base.transpose(np.argsort(order))
 
