@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.harness import RESULTS, ROOT, default_data_dir, machine, write_json
 from nnxp.datasets import load_mnist
-from nnxp.plot_optimizers import (
+from nnxp.plot.optimizers import (
     BOOK_OPTIMIZERS,
     compare_optimizers,
     plot_optimizer_comparison,

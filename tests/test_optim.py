@@ -194,7 +194,7 @@ def test_names_are_case_insensitive() -> None:
 
 
 def test_compare_optimizers_records_a_loss_per_update(backend) -> None:
-    from nnxp.plot_optimizers import compare_optimizers
+    from nnxp.plot.optimizers import compare_optimizers
 
     rng = np.random.default_rng(0)
     x, t = rng.random((20, 12)), rng.integers(0, 10, 20)
@@ -210,7 +210,7 @@ def test_compare_optimizers_records_a_loss_per_update(backend) -> None:
 @pytest.mark.host
 def test_optimizer_comparison_png(tmp_path) -> None:
     pytest.importorskip("matplotlib")
-    from nnxp.plot_optimizers import plot_optimizer_comparison, smooth_curve
+    from nnxp.plot.optimizers import plot_optimizer_comparison, smooth_curve
 
     curve = list(np.linspace(2.0, 0.1, 40))
     path = plot_optimizer_comparison({"sgd": curve, "adam": curve[::-1]}, tmp_path / "o.png")

@@ -12,7 +12,7 @@ from nnxp.cli import common
 from nnxp.errors import NnxpError
 from nnxp.optim import OPTIMIZERS
 from nnxp.plot import FIGURES
-from nnxp.plot_optimizers import BOOK_OPTIMIZERS
+from nnxp.plot.optimizers import BOOK_OPTIMIZERS
 
 PLOT_OPTIMIZER_OPTIONS: dict[str, Any] = {
     "optimizers": list(BOOK_OPTIMIZERS), "iters": 500, "batch_size": 128,
@@ -66,7 +66,7 @@ def _plot_optimizers(args: argparse.Namespace) -> int:
     """Chapter 6's figure: MultiLayerNet's loss with each optimizer, same batches, to a PNG."""
     from nnxp.files import distinct_outputs
     from nnxp.plot import require_matplotlib
-    from nnxp.plot_optimizers import compare_optimizers, plot_optimizer_comparison, smooth_curve
+    from nnxp.plot.optimizers import compare_optimizers, plot_optimizer_comparison, smooth_curve
 
     for key, default in PLOT_OPTIMIZER_OPTIONS.items():
         if getattr(args, key) is None:

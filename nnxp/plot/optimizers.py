@@ -93,11 +93,11 @@ def plot_optimizer_comparison(
 ) -> str:
     """Draw the smoothed loss curves (the book's figure 6-9) to a PNG at path; returns path.
 
-    The PNG is written atomically (see :func:`nnxp.plot._save`).
+    The PNG is written atomically (see :func:`nnxp.plot.canvas.save_figure`).
     """
-    from nnxp.plot import _figure, _save
+    from nnxp.plot.canvas import new_figure, save_figure
 
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     for name, curve in losses.items():
         y = smooth_curve(curve)
         ax.plot(np.arange(len(y)), y, marker=MARKERS.get(name, "."),
@@ -106,4 +106,4 @@ def plot_optimizer_comparison(
     ax.set_ylabel("loss")
     ax.set_ylim(0, ylim)
     ax.legend()
-    return os.fspath(_save(fig, path))
+    return os.fspath(save_figure(fig, path))

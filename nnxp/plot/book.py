@@ -1,14 +1,7 @@
-"""The book's figures as PNG files: training history, activations, gradient field, descent.
-
-matplotlib is imported only when a figure is drawn, and through its object-oriented API
-with the Agg canvas: no pyplot, no display, no change to a session's global backend.
-Each PNG is written atomically (a temporary file, then a rename).
-"""
+"""The seed's figures: training history, activations, gradient field, descent."""
 
 from __future__ import annotations
 
-import importlib.util
-import io as _io
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -16,42 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from nnxp.errors import NnxpError
-
-FIGURES: tuple[str, ...] = ("activations", "gradient-field", "descent")
-"""The seed's figures that ``nnxp plot`` draws."""
-
-
-MISSING = "plotting needs matplotlib, which is not installed: pip install 'nnxp[plot]'"
-
-
-def require_matplotlib() -> None:
-    """Raise NnxpError now if matplotlib is missing (before a long run that ends in a plot)."""
-    if importlib.util.find_spec("matplotlib") is None:
-        raise NnxpError(MISSING)
-
-
-def _figure(ncols: int = 1, width: float = 6.4, height: float = 4.8) -> tuple[Any, Any]:
-    """A matplotlib Figure on an Agg canvas and its axes (matplotlib imported here)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise NnxpError(MISSING) from None
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    return fig, list(axes)
-
-
-def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
-    """Render ``fig`` as PNG in memory, then write it to ``path`` atomically."""
-    from nnxp.files import atomic_write, output_path
-
-    output_path(path, "figure")  # before rendering, which is the slow part
-    buffer = _io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return atomic_write(path, lambda f: f.write(buffer.getvalue()), "figure")
+from nnxp.plot.canvas import new_figure, save_figure
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
@@ -66,7 +24,7 @@ def moving_average(values: Sequence[float], window: int) -> np.ndarray:
 
 def plot_history(history: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Train and test accuracy per epoch (the book's figure) beside the loss per step."""
-    fig, (acc_ax, loss_ax) = _figure(2, 11, 4.4)
+    fig, (acc_ax, loss_ax) = new_figure(2, 11, 4.4)
     train_acc, test_acc = history["train_acc"], history["test_acc"]
     epochs = np.arange(1, len(train_acc) + 1)
     acc_ax.plot(epochs, train_acc, marker="o", markersize=3, label="train acc")
@@ -89,7 +47,7 @@ def plot_history(history: Mapping[str, Any], path: str | os.PathLike[str]) -> Pa
     loss_ax.set_ylim(bottom=0)
     loss_ax.legend(loc="upper right")
     loss_ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_activations(path: str | os.PathLike[str]) -> Path:
@@ -102,7 +60,7 @@ def plot_activations(path: str | os.PathLike[str]) -> Path:
         ("sigmoid", sigmoid, (-0.1, 1.1)),
         ("ReLU", relu, (-1.0, 5.5)),
     ]
-    fig, axes = _figure(3, 12, 3.8)
+    fig, axes = new_figure(3, 12, 3.8)
     for ax, (title, f, ylim) in zip(axes, curves, strict=True):
         ax.plot(x, f(x))
         ax.set_title(title)
@@ -110,7 +68,7 @@ def plot_activations(path: str | os.PathLike[str]) -> Path:
         ax.set_xlabel("x")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("h(x)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def function_2(x: Any) -> Any:
@@ -128,7 +86,7 @@ def plot_gradient_field(path: str | os.PathLike[str]) -> Path:
     X, Y = np.meshgrid(x0, x1)
     points = np.stack([X.ravel(), Y.ravel()], axis=1)
     grad = np.stack([numerical_gradient(function_2, p.copy()) for p in points])
-    fig, (ax,) = _figure(1, 6.4, 6.0)
+    fig, (ax,) = new_figure(1, 6.4, 6.0)
     ax.quiver(points[:, 0], points[:, 1], -grad[:, 0], -grad[:, 1], angles="xy", color="#666666")
     ax.set_xlim(-2, 2)
     ax.set_ylim(-2, 2)
@@ -137,7 +95,7 @@ def plot_gradient_field(path: str | os.PathLike[str]) -> Path:
     ax.set_title("-grad f(x0, x1), f = x0² + x1²")
     ax.grid(alpha=0.3)
     ax.set_aspect("equal")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def descent_path(
@@ -163,7 +121,7 @@ def plot_descent(
     """The path of gradient descent on x0^2 + x1^2 from (-3, 4), lr 0.1, 20 steps, as the
     book's figure 4-10."""
     points = descent_path(function_2, init_x, lr, step_num)
-    fig, (ax,) = _figure(1, 6.0, 6.4)
+    fig, (ax,) = new_figure(1, 6.0, 6.4)
     theta = np.linspace(0, 2 * np.pi, 200)
     for r in (1, 2, 3, 4, 5):
         ax.plot(r * np.cos(theta), r * np.sin(theta), color="#dddddd", linewidth=0.8)
@@ -177,16 +135,4 @@ def plot_descent(
     start = f"({init_x[0]:g}, {init_x[1]:g})"
     ax.set_title(f"gradient descent from {start}, lr {lr:g}, {step_num} steps")
     ax.set_aspect("equal")
-    return _save(fig, path)
-
-
-def plot_figure(name: str, path: str | os.PathLike[str]) -> Path:
-    """Draw one of :data:`FIGURES` to ``path``."""
-    figures = {
-        "activations": plot_activations,
-        "gradient-field": plot_gradient_field,
-        "descent": plot_descent,
-    }
-    if name not in figures:
-        raise NnxpError(f"unknown figure {name!r}: use one of {', '.join(FIGURES)}")
-    return figures[name](path)
+    return save_figure(fig, path)
