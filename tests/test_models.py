@@ -84,10 +84,10 @@ def test_extend_without_extras_draws_multilayernets_weights():
         np.testing.assert_array_equal(extend.params[key], plain.params[key])
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 def test_two_layer_net_reads_like_the_book(activation):
     net = TwoLayerNet(6, 4, 3, activation=activation, seed=0)
-    name = {"relu": "Relu1", "sigmoid": "Sigmoid1"}[activation]
+    name = {"relu": "Relu1", "sigmoid": "Sigmoid1", "tanh": "Tanh1"}[activation]
     assert list(net.layers) == ["Affine1", name, "Affine2"]
     assert net.lastLayer is net.last_layer
     assert net.layers["Affine1"].W is net.params["W1"]
@@ -118,7 +118,9 @@ def test_options_become_configs():
     assert describe(conv) == "1x28x28 images, hidden 100"
     two = _train_config("--init", "xavier", "--activation", "sigmoid", input_shape=(784,))
     assert two["weight_init_std"] == "xavier" and describe(two) == "784-50-10 sigmoid"
-    for each in (config, conv, two):
+    tanh = _train_config("--model", "multi-layer", "--activation", "tanh", input_shape=(784,))
+    assert tanh["weight_init_std"] == "xavier" and describe(tanh) == "784-50-10 tanh"
+    for each in (config, conv, two, tanh):
         build(each, seed=0)
 
 

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from nnxp.errors import NnxpError
-from nnxp.layers import Identity, Relu, Sigmoid
+from nnxp.layers import Identity, Relu, Sigmoid, Tanh
 from nnxp.limits import check_memory
 
-ACTIVATIONS: dict[str, type] = {"relu": Relu, "sigmoid": Sigmoid, "identity": Identity}
+ACTIVATIONS: dict[str, type] = {"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity}
 """The activations a dense net takes, by the name its config uses."""
 
 

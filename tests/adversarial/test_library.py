@@ -22,6 +22,7 @@ from nnxp.layers import (
     Relu,
     Sigmoid,
     SoftmaxWithLoss,
+    Tanh,
 )
 from nnxp.models.conv import DeepConvNet, SimpleConvNet
 from nnxp.models.multi_layer import MultiLayerNet, MultiLayerNetExtend
@@ -128,6 +129,7 @@ LAYERS = [
     lambda xp, be: MulLayer(),
     lambda xp, be: Relu(),
     lambda xp, be: Sigmoid(),
+    lambda xp, be: Tanh(),
     lambda xp, be: Affine(be.zeros((2, 2)), be.zeros((2,))),
     lambda xp, be: SoftmaxWithLoss(),
     lambda xp, be: Dropout(0.5, seed=0),
