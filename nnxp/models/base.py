@@ -145,6 +145,23 @@ class Network:
         """Numbers per sample the first layer takes (the input size)."""
         return int(self.layer_list()[0].W.shape[0])
 
+    def is_sample(self, x: Any) -> bool:
+        """Whether x is one sample rather than a batch: a 1-D array (input_size,) for the
+        fully connected nets, as the book's chapter 3 passes ``x[i]`` to predict."""
+        return x.ndim == 1
+
+    def sample_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The shapes one sample may have: (input_size,) for the fully connected nets."""
+        return ((self.input_features,),)
+
+    def as_batch(self, x: Any) -> tuple[Any, bool]:
+        """(x as a batch on this net's backend and dtype, whether x was one sample): one
+        sample (:meth:`is_sample`) becomes a batch of one."""
+        x = self.backend.adopt(x, self.dtype)
+        if self.is_sample(x):
+            return self.backend.xp.reshape(x, (1, *tuple(x.shape))), True
+        return x, False
+
     def check_inputs(self, x: Any) -> Any:
         """x as this net takes it: a batch (N, features...) of real numbers on its backend, in
         its dtype (integer images are cast). A one-line NnxpError for anything else."""
@@ -154,7 +171,8 @@ class Network:
         if len(shape) < 2 or math.prod(shape[1:]) != self.input_features:
             raise NnxpError(f"inputs of shape {shape} do not fit this net, which takes batches "
                             f"of {self.input_features} numbers per sample: pass shape "
-                            f"(N, {self.input_features})")
+                            f"(N, {self.input_features}), or ({self.input_features},) for one "
+                            "sample")
         if not xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
             raise NnxpError(f"inputs must be real numbers, got dtype {x.dtype}")
         if not xp.isdtype(x.dtype, "real floating"):
@@ -164,33 +182,44 @@ class Network:
     def check_batch(self, x: Any, t: Any) -> tuple[Any, Any]:
         """(x, t) checked as every public method takes them: inputs by :meth:`check_inputs`,
         labels one-hot or integer classes in range (checked before they are moved; reading
-        their range is one device sync), both on this net's backend."""
+        their range is one device sync), both on this net's backend. One sample (see
+        :meth:`is_sample`) with its label (an int, or a one-hot row) is a batch of one."""
+        x, one = self.as_batch(x)
+        if one and tuple(int(n) for n in x.shape[1:]) not in self.sample_shapes():
+            shapes = " or ".join(str(shape) for shape in self.sample_shapes())
+            raise NnxpError(f"one sample of shape {tuple(x.shape[1:])} does not fit this net: "
+                            f"pass one sample of shape {shapes}, or a batch with a first axis "
+                            "of samples")
         x = self.check_inputs(x)
         if not hasattr(t, "shape"):
             t = self.backend.adopt(t)
+        if one and tuple(t.shape) in ((), (self.classes,)):
+            t = self.backend.xp.reshape(t, (1, *tuple(t.shape)))
         t = check_labels(t, (int(x.shape[0]), self.classes))
         check_label_range(t, self.classes)
         return x, self.backend.adopt(t, self.dtype)
 
     def predict(self, x: Any, train_flg: bool | None = None) -> Any:
-        """The output layer's scores (before softmax), as the book's layered nets return.
+        """The output layer's scores (before softmax), as the book's layered nets return:
+        (N, classes) for a batch, (classes,) for one sample (see :meth:`is_sample`).
 
         ``train_flg`` goes to the layers that act differently in training (Dropout,
         BatchNormalization); None means the net's mode ``self.train_flg`` (inference).
         """
-        x = self.backend.adopt(x, self.dtype)
+        x, one = self.as_batch(x)
         train_flg = self.train_flg if train_flg is None else train_flg
         for layer in self.layer_list():
             if getattr(layer, "train_flg_aware", False):
                 x = layer.forward(x, train_flg)
             else:
                 x = layer.forward(x)
-        return x
+        return x[0, ...] if one else x
 
     def loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Any:
         """Cross-entropy of the softmax of predict(x) against t, plus any weight decay.
 
-        t is one-hot rows (x's batch by the classes) or integer class labels, (N,) or (N, 1).
+        t is one-hot rows (x's batch by the classes) or integer class labels, (N,) or (N, 1);
+        for one sample x, its label (an int) or its one-hot row.
         """
         return self._loss(*self.check_batch(x, t), train_flg)
 
