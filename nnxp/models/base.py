@@ -5,20 +5,30 @@ the numerical gradient's hand-off, and the shapes a config implies.
 A net is an ordered list of layers plus a last layer (SoftmaxWithLoss). Its ``params`` is a
 live mapping onto the layers' own arrays under the book's names (W1, b1, W2, ...): reading
 gives the layer's array, assigning replaces it, so optimizers work on every backend.
+
+A net of your own (the book's chapter-8 ``awesome_net.py``) subclasses :class:`Network`: its
+constructor takes ``backend``, ``dtype`` and ``seed`` keywords and calls
+``super().__init__(backend, dtype)``, sets ``self.layers`` (and ``self.last_layer``), then
+``self.name_params()``; ``config_keys`` names the constructor's arguments to keep in model
+files. ``save_params`` / ``load_params`` then work as for the book's nets, and
+``nnxp.io.load_model`` rebuilds it wherever its class is defined (its ``model`` name is
+``"module:ClassName"`` unless the class sets one).
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import os
 from collections.abc import Iterator, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from nnxp import netgrad
 from nnxp.backends import Backend, get_backend
 from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
-from nnxp.layers import Dropout, SoftmaxWithLoss
+from nnxp.layers import BatchNormalization, Dropout, SoftmaxWithLoss
 from nnxp.models.checks import check_param_memory, positive_int
 
 Shapes = dict[str, tuple[int, ...]]
@@ -70,8 +80,15 @@ class Network:
     """Layers, a loss layer and live params; the methods the book's nets share."""
 
     model: str = ""
+    """The name model files and the registry know the net by; a subclass that sets none is
+    named "module:ClassName"."""
     train_flg: bool = False
     """The mode predict uses when not told; True only while a net differentiates numerically."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "model" not in cls.__dict__:
+            cls.model = f"{cls.__module__}:{cls.__qualname__}"
 
     def __init__(self, backend: str | Backend, dtype: str) -> None:
         self.backend = get_backend(backend, dtype=dtype)
@@ -80,6 +97,49 @@ class Network:
         self.last_layer = SoftmaxWithLoss()
         self.params = ParamMap({})
         self.weight_decay_lambda = 0.0
+
+    def name_params(self) -> None:
+        """Make ``params`` a live view of the layers' parameters under the book's names: W1,
+        b1 for the first layer holding weights (Affine, Convolution), W2, b2 for the next, ...;
+        gamma1, beta1 for the first BatchNormalization, gamma2, beta2 for the next, ..., whose
+        running statistics (running_mean1, running_var1, ...) become ``buffers``, which model
+        files keep. For nets of your own; the book's nets name theirs as the book does."""
+        slots: dict[str, tuple[Any, str]] = {}
+        buffers: dict[str, tuple[Any, str]] = {}
+        weighted = norms = 0
+        for layer in self.layer_list():
+            if isinstance(layer, BatchNormalization):
+                norms += 1
+                slots[f"gamma{norms}"], slots[f"beta{norms}"] = (layer, "gamma"), (layer, "beta")
+                if layer.running_mean is None:
+                    be, width = self.backend, tuple(layer.gamma.shape)
+                    layer.running_mean, layer.running_var = be.zeros(width), be.zeros(width)
+                buffers[f"running_mean{norms}"] = (layer, "running_mean")
+                buffers[f"running_var{norms}"] = (layer, "running_var")
+            elif getattr(layer, "W", None) is not None and hasattr(layer, "b"):
+                weighted += 1
+                slots[f"W{weighted}"], slots[f"b{weighted}"] = (layer, "W"), (layer, "b")
+        self.params = ParamMap(slots)
+        if buffers or hasattr(self, "buffers"):
+            self.buffers = ParamMap(buffers)
+
+    def save_params(self, file_name: str | os.PathLike[str] = "params.npz") -> Path:
+        """Write the parameters (and running statistics) with the net's config to
+        ``file_name``: an nnxp model file (.npz, no pickle), written atomically, that
+        :meth:`load_params`, ``nnxp.io.load_model`` and ``nnxp eval`` read. The book's
+        ``save_params``; returns the path."""
+        from nnxp.io import save_model
+
+        return save_model(file_name, self)
+
+    def load_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
+        """Replace the parameters (and running statistics) with those of ``file_name``: a
+        model file (:meth:`save_params`, ``nnxp train --save``) or one of the book's weight
+        pickles (read by nnxp's restricted unpickler). Every name and shape must be this
+        net's own, else one NnxpError line and nothing is changed. The book's ``load_params``."""
+        from nnxp.io import load_params
+
+        load_params(file_name, self)
 
     @property
     def lastLayer(self) -> Any:  # noqa: N802  (the book's name)
