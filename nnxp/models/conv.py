@@ -169,6 +169,8 @@ class DeepConvNet(ConvNetwork):
         affine - relu - dropout - affine - dropout - softmax
 
     Parameters W1..W6 are the filters, W7 and W8 the affine weights (b1..b8 their biases).
+    The book fixes both dropout ratios at 0.5; ``dropout_ratio`` (or ``dropout_ration``, the
+    spelling of the book's MultiLayerNetExtend) sets them.
     """
 
     model = "deep-conv"
@@ -188,6 +190,7 @@ class DeepConvNet(ConvNetwork):
         output_size: int = 10,
         dropout_ratio: float = 0.5,
         *,
+        dropout_ration: float | None = None,
         backend: str | Backend = "numpy",
         dtype: str = "float32",
         seed: int | None = None,
@@ -201,7 +204,7 @@ class DeepConvNet(ConvNetwork):
         ]
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.output_size = positive_int("output_size", output_size)
-        self.dropout_ratio = dropout_fraction(dropout_ratio)
+        self.dropout_ratio = dropout_fraction(dropout_ratio, dropout_ration)
 
         self.check_param_memory()
         shapes, _ = self.param_shapes(self.config)
