@@ -265,3 +265,42 @@ def test_the_history_plot_starts_at_epoch_0(monkeypatch, tmp_path):
     assert list(figures[0].axes[0].lines[0].get_xdata()) == [0, 1, 2]
     book.plot_history({**history, "epochs": []}, tmp_path / "h.png")  # lists alone: from 1
     assert list(figures[1].axes[0].lines[0].get_xdata()) == [1, 2, 3]
+
+
+class _Pools:
+    """Writes down the BLAS/OpenMP thread counts each epoch of training sees."""
+
+    def __init__(self):
+        self.seen: list[set[int]] = []
+
+    def on_epoch_end(self, trainer, record):
+        import threadpoolctl
+
+        self.seen.append({pool["num_threads"] for pool in threadpoolctl.threadpool_info()})
+
+
+@pytest.mark.host
+def test_the_trainer_trains_on_one_blas_thread_unless_told(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    outside = {pool["num_threads"] for pool in threadpoolctl.threadpool_info()}
+    pools = _Pools()
+    trainer = _trainer(_net("numpy"), callbacks=[pools])
+    assert trainer.threads == 1 and trainer.settings()["threads"] == 1
+    trainer.train()
+    assert pools.seen and all(seen <= {1} for seen in pools.seen)
+    assert {pool["num_threads"] for pool in threadpoolctl.threadpool_info()} == outside
+    with threadpoolctl.threadpool_limits(limits=2):
+        own = {pool["num_threads"] for pool in threadpoolctl.threadpool_info()}
+        pools = _Pools()
+        _trainer(_net("numpy"), callbacks=[pools], threads=0).train()
+        assert all(seen == own for seen in pools.seen)  # 0: left as the libraries have them
+        pools = _Pools()
+        _trainer(_net("numpy"), callbacks=[pools], threads=3).train()
+        assert all(seen <= {3} for seen in pools.seen)
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("threads", [-1, 1.5, True, "2", None])
+def test_bad_thread_counts_are_one_line(threads):
+    with pytest.raises(NnxpError, match=r"threads must be an integer >= 0 \(0: the libraries'"):
+        _trainer(_net("numpy"), threads=threads)

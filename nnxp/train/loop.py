@@ -22,6 +22,7 @@ import numpy as np
 from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
 from nnxp.optim import get_optimizer
+from nnxp.threads import DEFAULT_THREADS, check_threads, limit_threads
 from nnxp.train.callbacks import (
     HOOKS,
     Callback,
@@ -67,6 +68,9 @@ class Trainer:
     NaN keeps the last good file, with ``save_info`` in its metadata), a :class:`MetricsLog`
     (``metrics_path``: one JSON line per epoch) and a :class:`HistoryPlot` (``plot_path``: a
     PNG of accuracy per epoch and loss per step at the end).
+
+    ``threads``: the CPU threads of the matrix products while it trains (1 by default, as
+    ``nnxp train --threads``; 0 leaves the libraries' own choice): see :mod:`nnxp.threads`.
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class Trainer:
         plot_path: str | Path | None = None,
         out: TextIO | None = None,
         callbacks: Sequence[Any] = (),
+        threads: int = DEFAULT_THREADS,
     ) -> None:
         from nnxp.files import distinct_outputs
 
@@ -141,6 +146,7 @@ class Trainer:
         self.eval_batch_size = max(int(eval_batch_size), 1)
         self.verbose = verbose
         self.progress = progress and verbose
+        self.threads = check_threads(threads)
         self.sampling, self.gradient, self.seed = sampling, gradient, seed
         self.rng = be.rng(seed)
         self.out = out
@@ -286,13 +292,15 @@ class Trainer:
         return accuracy(self.network, x, t, n, self.eval_batch_size)
 
     def train(self) -> dict[str, Any]:
-        """Run every step, evaluating each epoch; returns :attr:`history`.
+        """Run every step, evaluating each epoch, on ``threads`` CPU threads; returns
+        :attr:`history`.
 
         Raises :class:`TrainingDiverged` when a loss or a parameter is NaN or infinite
         (NumPy's overflow warnings are silenced meanwhile: the check reports it once). Every
         callback's ``on_error`` sees an exception before it propagates.
         """
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with limit_threads(self.threads), np.errstate(over="ignore", invalid="ignore",
+                                                      divide="ignore"):
             try:
                 return self._train()
             except BaseException as error:
@@ -383,4 +391,5 @@ class Trainer:
             "seed": self.seed,
             "backend": self.backend.name,
             "device": str(self.backend.device),
+            "threads": self.threads,
         }
