@@ -11,6 +11,8 @@ the book's shapes); quick MNIST is the offline mnist-5k subset, so nothing is do
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 
 import pytest
@@ -86,3 +88,21 @@ def test_the_stand_in_book_folder_is_read_as_the_books(tmp_path):
         assert float(abs(net.params["W1"]).max()) > 0
     assert imread(book / "dataset" / "lena_gray.png").shape == (64, 64)
     assert imread(book / "dataset" / "lena.png").shape == (64, 64, 3)
+
+
+def test_examples_full_records_each_script_and_merges_runs(tmp_path, capsys):
+    from benchmarks import examples_full
+
+    record = tmp_path / "examples.json"
+    common = ["--out", str(tmp_path / "out"), "--record", str(record)]
+    assert examples_full.main(["ch02/and_gate", *common]) == 0
+    assert examples_full.main(["ch0[2]", "ch05/buy_apple*", "--skip", "ch02", "--skip",
+                               "buy_apple_orange", *common]) == 0
+    runs = json.loads(record.read_text())["examples"]
+    assert sorted(runs) == ["ch02/and_gate", "ch05/buy_apple"]
+    assert runs["ch02/and_gate"]["stdout_tail"] == ["(0, 0) -> 0", "(1, 0) -> 0", "(0, 1) -> 0",
+                                                   "(1, 1) -> 1"]
+    assert runs["ch05/buy_apple"]["exit_code"] == 0 and runs["ch05/buy_apple"]["seconds"] > 0
+    assert re.search(r"^ch05/buy_apple +0 +[0-9.]+ +dTax: 200", capsys.readouterr().out, re.M)
+    with pytest.raises(SystemExit, match="no example matches 'ch09'"):
+        examples_full.main(["ch09", *common])
