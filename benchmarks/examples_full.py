@@ -10,10 +10,10 @@ this checkout on PYTHONPATH, NNXP_BOOK_DIR (``$NNXP_BOOK_DIR``, else ../shared/d
 beside the project) and NNXP_DATA_DIR (``$NNXP_DATA_DIR``, else ../shared/data/mnist) where
 they exist. Its figures and files go to ``DIR/chNN/`` (default benchmarks/results/examples/;
 the PNGs are kept there, for the README; model files are git-ignored). For each script it
-records the exit code, the wall seconds, the last 30 lines of its output and the last 10 of its errors, in
-benchmarks/results/examples.json, merged with the scripts recorded there before (so a run
-of a few updates their entries only), and prints a table. Not a timing benchmark: ``nox -s
-bench`` leaves it out.
+records the exit code, the wall seconds, the last 30 lines of its output and the last 10
+of its errors in benchmarks/results/examples.json, merged with the scripts recorded there
+before (so a run of a few updates their entries only), and prints a table. Not a timing
+benchmark: ``nox -s bench`` leaves it out.
 """
 
 from __future__ import annotations
