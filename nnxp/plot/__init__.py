@@ -2,7 +2,8 @@
 
 - :mod:`nnxp.plot.canvas`: the Agg canvas and the atomic PNG write every figure uses;
 - :mod:`nnxp.plot.book`: the training history, activations, gradient field and descent;
-- :mod:`nnxp.plot.optimizers`: chapter 6's optimizer comparison on MNIST.
+- :mod:`nnxp.plot.optimizers`: chapter 6's optimizer comparison on MNIST;
+- :mod:`nnxp.plot.paths`: chapter 6's optimizer paths on f(x, y) = x**2 / 20 + y**2.
 
 :data:`FIGURES` is what ``nnxp plot NAME`` can draw without a line of code: each figure's
 one-line summary, the function that draws it and the options it takes. matplotlib is
@@ -48,6 +49,8 @@ FIGURES: dict[str, Figure] = {
                              "nnxp.plot.book:plot_gradient_field"),
     "descent": Figure("gradient descent on x0^2 + x1^2 from (-3, 4) (figure 4-10)",
                       "nnxp.plot.book:plot_descent"),
+    "optimizer-paths": Figure("SGD, Momentum, AdaGrad and Adam on x^2/20 + y^2 from (-7, 2) "
+                              "(figure 6-8)", "nnxp.plot.paths:plot_optimizer_paths"),
 }
 """Figure name -> how to draw it; ``nnxp plot --help`` lists them in this order."""
 
