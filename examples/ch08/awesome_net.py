@@ -12,7 +12,7 @@ arguments for model files. Everything else (predict, loss, accuracy, gradient,
 numerical_gradient, save_params, load_params) is inherited.
 
 It trains with nnxp's Trainer (Adam, lr 0.001, mini-batches of 100, 10 epochs on MNIST;
-one line per epoch, the untrained net's first), prints the test accuracy (about 0.98),
+one line per epoch, the untrained net's first), prints the test accuracy (about 0.977),
 saves the net with the book's save_params (awesome_net.npz in --out: an nnxp model file,
 no pickle), loads it into a fresh AwesomeNet with load_params and rebuilds it with
 nnxp.io.load_model (which finds the class because this script defined it), both scoring
