@@ -14,8 +14,8 @@ none: a large DIFF for beta2 (about 0.06 here) that the book's own code prints t
 
 nnxp computes in float64, as the book, with weights from seed 0. Batch normalisation takes
 the numerical gradient's generic loop (two forward passes per parameter, 90,010 of them:
-about two minutes on this busy 2-core machine). ``--quick``: hidden layers of 5 units (3,998 parameters) on the offline
-subset.
+about two minutes on this busy 2-core machine). ``--quick``: hidden layers of 5 units
+(3,998 parameters) on the offline subset.
 """
 
 import numpy as np

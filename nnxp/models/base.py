@@ -9,8 +9,9 @@ gives the layer's array, assigning replaces it, so optimizers work on every back
 A net of your own (the book's chapter-8 ``awesome_net.py``) subclasses :class:`Network`
 (:class:`ModalNetwork` when it holds Dropout or BatchNormalization layers): its constructor
 takes ``backend``, ``dtype`` and ``seed`` keywords and calls ``super().__init__(backend,
-dtype)``, sets ``self.layers`` (and ``self.last_layer``), then ``self.name_params()``; ``config_keys`` names the constructor's arguments to keep in model
-files. ``save_params`` / ``load_params`` then work as for the book's nets, and
+dtype)``, sets ``self.layers`` (and ``self.last_layer``), then ``self.name_params()``;
+``config_keys`` names the constructor's arguments to keep in model files.
+``save_params`` / ``load_params`` then work as for the book's nets, and
 ``nnxp.io.load_model`` rebuilds it wherever its class is defined (its ``model`` name is
 ``"module:ClassName"`` unless the class sets one).
 """
