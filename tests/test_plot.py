@@ -9,6 +9,7 @@ import pytest
 
 from nnxp.errors import NnxpError
 from nnxp.plot import FIGURES, descent_path, function_2, plot_figure, plot_history
+from tests.plot_files import book_pickle, model_file, png
 
 pytest.importorskip("matplotlib")
 
@@ -25,18 +26,33 @@ def assert_png(path, min_width=300):
     assert data[-8:-4] == b"IEND"
 
 
-FAST: dict[str, dict] = {
-    "optimizers": {"iters": 5, "batch_size": 16},
-}
-"""Options that make a figure quick (on the suite's tiny_data where it reads MNIST)."""
+def fast_options(name, folder):
+    """Options that make figure ``name`` quick, on the suite's tiny_data where it reads
+    MNIST, with the files it reads written into ``folder`` (no book data needed)."""
+    if name == "optimizers":
+        return {"iters": 5, "batch_size": 16}
+    if name == "mnist-samples":
+        return {"count": 12}
+    if name == "filters":
+        return {"weights": book_pickle(folder / "params.pkl", "ch07")}
+    if name == "filter-responses":
+        return {"weights": model_file(folder / "m.npz"),
+                "image": png(folder / "i.png", np.random.default_rng(0).random((30, 40, 3)))}
+    if name == "misclassified":
+        return {"weights": model_file(folder / "m.npz"), "test_size": 150, "count": 12}
+    return {}
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_each_figure_is_a_png(tmp_path, tiny_data, name):
+def test_each_figure_is_a_png(tmp_path, tiny_data, monkeypatch, name):
+    monkeypatch.delenv("NNXP_BOOK_DIR", raising=False)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
     lines = []
-    path = plot_figure(name, tmp_path / f"{name}.png", report=lines.append, **FAST.get(name, {}))
+    options = fast_options(name, tmp_path / "in")
+    path = plot_figure(name, tmp_path / "out" / f"{name}.png", report=lines.append, **options)
     assert_png(path)
-    assert [p.name for p in tmp_path.iterdir()] == [f"{name}.png"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [f"{name}.png"]
     assert all(isinstance(line, str) and "\n" not in line for line in lines)
 
 

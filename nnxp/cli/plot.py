@@ -50,6 +50,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
                    "help": "hidden activation (default: the book's)"},
     "weight_scales": {"type": weight_scale, "nargs": "+", "metavar": "STD",
                       "help": "initial weight stds compared: numbers > 0, 'he' or 'xavier'"},
+    "count": {"type": positive_int, "metavar": "N", "help": "images drawn, 1 to 100 (default: 20)"},
+    "test_size": {"type": positive_int, "metavar": "N",
+                  "help": "test images classified, the first N (default: all)"},
+    "weights": {"metavar": "FILE", "help": "trained weights: a model file (`nnxp train --save`) or "
+                "one of the book's pickles (default: the book's, under $NNXP_BOOK_DIR)"},
+    "image": {"metavar": "PNG", "help": "a PNG image, turned gray, at most 1024 x 1024 (default: "
+              "$NNXP_BOOK_DIR/dataset/lena_gray.png, else an MNIST test digit)"},
     "dataset": {"help": "auto (default: MNIST, else the offline subset), mnist or mnist-5k"},
     "data_dir": {"metavar": "DIR", "help": "a folder holding the four MNIST .gz files"},
     "backend": {"choices": BACKEND_NAMES, "help": "array library (default: numpy)"},
@@ -61,12 +68,17 @@ OPTIONS: dict[str, dict[str, Any]] = {
 
 def _epilog() -> str:
     """The figures, each with its summary and options, for the end of ``--help``."""
+    import textwrap
+
     width = max(map(len, FIGURES)) + 2
     lines = ["figures (nnxp plot FIGURE [its options]):"]
     for name, figure in FIGURES.items():
-        lines.append(f"  {name:<{width}}{figure.summary}")
+        text = textwrap.wrap(figure.summary, 92 - width)
         if figure.options:
-            lines.append(f"  {'':<{width}}options: {' '.join(map(common.flag, figure.options))}")
+            text += textwrap.wrap(f"options: {' '.join(map(common.flag, figure.options))}",
+                                  92 - width, subsequent_indent="  ")
+        lines += [f"  {left:<{width}}{line}" for left, line in
+                  zip([name, *[""] * (len(text) - 1)], text, strict=True)]
     return "\n".join(lines)
 
 

@@ -3,6 +3,12 @@
 - :mod:`nnxp.plot.canvas`: the Agg canvas and the atomic PNG write every figure uses;
 - :mod:`nnxp.plot.book`: the training history, activations, gradient field and descent;
 - :mod:`nnxp.plot.optimizers`: chapter 6's optimizer comparison on MNIST;
+- :mod:`nnxp.plot.mnist`: MNIST digits titled by their labels;
+- :mod:`nnxp.plot.functions`: the sigmoid over the step function, the tangent line;
+- :mod:`nnxp.plot.filters`: a conv net's filters, random and trained, and their responses;
+- :mod:`nnxp.plot.misclassified`: the test digits a trained net gets wrong;
+- :mod:`nnxp.plot.grid`, :mod:`nnxp.plot.images`, :mod:`nnxp.plot.weights`: grids of small
+  images, a grayscale PNG read as hostile input, a trained net from ``--weights``;
 - :mod:`nnxp.plot.data`: the MNIST splits a figure draws from, its inputs kept apart from
   its output.
 
@@ -60,6 +66,25 @@ FIGURES: dict[str, Figure] = {
         "nnxp.plot.optimizers:plot_optimizers",
         ("optimizers", "iters", "batch_size", "dataset", "data_dir", "backend", "device", "seed"),
     ),
+    "mnist-samples": Figure("the first MNIST training images, each titled by its label "
+                            "(ch03 mnist_show.py)", "nnxp.plot.mnist:plot_mnist_samples",
+                            ("count", "dataset", "data_dir")),
+    "sigmoid-step": Figure("the sigmoid over the step function (figure 3-8)",
+                           "nnxp.plot.functions:plot_sigmoid_step"),
+    "tangent": Figure("f(x) = 0.01x^2 + 0.1x and its tangents at x = 5 and 10 by numerical_diff "
+                      "(figure 4-7)", "nnxp.plot.functions:plot_tangent"),
+    "filters": Figure("a conv net's first-layer filters, random then trained (figure 7-24; "
+                      "default: the book's ch07/params.pkl)", "nnxp.plot.filters:plot_filters",
+                      ("weights", "seed")),
+    "filter-responses": Figure("16 trained filters applied to an image (ch07 apply_filter.py; "
+                               "default: the book's lena_gray.png)",
+                               "nnxp.plot.filters:plot_filter_responses",
+                               ("weights", "image", "dataset", "data_dir")),
+    "misclassified": Figure("test accuracy and the first misclassified MNIST test digits, "
+                            "label:inference (figure 8-2; default: the book's DeepConvNet)",
+                            "nnxp.plot.misclassified:plot_misclassified",
+                            ("weights", "count", "test_size", "dataset", "data_dir", "backend",
+                             "device")),
 }
 """Figure name -> how to draw it; ``nnxp plot --help`` lists them in this order."""
 
