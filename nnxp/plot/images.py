@@ -56,7 +56,7 @@ def read_gray_png(path: str | os.PathLike[str], max_side: int = MAX_SIDE) -> np.
     one-line NnxpError for anything else (a FIFO, a folder, a huge file or image, a JPEG, a
     damaged PNG)."""
     name = os.fspath(path)
-    data = read_input(path, "image", MAX_PNG_BYTES, "; name a PNG file")
+    data = read_input(path, "PNG image", MAX_PNG_BYTES, "; name a PNG file")
     width, height = png_size(data, name)
     if not (1 <= width <= max_side and 1 <= height <= max_side):
         raise NnxpError(f"image {name} is {width} x {height} pixels; the most is {max_side} x "

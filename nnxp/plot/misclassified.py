@@ -100,7 +100,7 @@ def plot_misclassified(
                             "test images")
         x_test, t_test = x_test[:test_size], t_test[:test_size]
     _check_net(net, words, x_test.shape[1])
-    say(f"misclassified: {words} on {name}'s first {x_test.shape[0]} test images, "
+    say(f"misclassified: {words} on {x_test.shape[0]} test images of {name}, "
         f"{be.name} {be.device_name} float32")
     predicted = predict_labels(net, x_test)
     wrong = first_misclassified(predicted, t_test, x_test.shape[0])
