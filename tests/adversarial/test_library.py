@@ -120,7 +120,7 @@ def test_the_trainer_checks_labels_once_and_steps_without_checks(backend, monkey
     calls = []
     monkeypatch.setattr(nnxp.models.base, "check_label_range", lambda *a: calls.append(a))
     trainer.train()
-    assert len(calls) == 2  # the two accuracies of the epoch, none per step
+    assert len(calls) == 4  # two accuracies of epoch 0 (untrained) and of epoch 1, none per step
 
 
 # -- layers used out of order ----------------------------------------------------------------
