@@ -25,11 +25,55 @@ def assert_png(path, min_width=300):
     assert data[-8:-4] == b"IEND"
 
 
+FAST: dict[str, dict] = {
+    "optimizers": {"iters": 5, "batch_size": 16},
+}
+"""Options that make a figure quick (on the suite's tiny_data where it reads MNIST)."""
+
+
 @pytest.mark.parametrize("name", FIGURES)
-def test_each_figure_is_a_png(tmp_path, name):
-    path = plot_figure(name, tmp_path / f"{name}.png")
+def test_each_figure_is_a_png(tmp_path, tiny_data, name):
+    lines = []
+    path = plot_figure(name, tmp_path / f"{name}.png", report=lines.append, **FAST.get(name, {}))
     assert_png(path)
     assert [p.name for p in tmp_path.iterdir()] == [f"{name}.png"]
+    assert all(isinstance(line, str) and "\n" not in line for line in lines)
+
+
+def test_figures_declare_cli_options():
+    """Every option a figure declares is one ``nnxp plot`` defines, and the draw function
+    takes it as a keyword (so the CLI can pass it)."""
+    import importlib
+    import inspect
+
+    from nnxp.cli.plot import OPTIONS
+
+    for name, figure in FIGURES.items():
+        module, _, function = figure.draw.partition(":")
+        parameters = inspect.signature(getattr(importlib.import_module(module), function)).parameters
+        for option in figure.options:
+            assert option in OPTIONS, (name, option)
+            assert option in parameters, (name, option)
+
+
+def test_plot_figure_refuses_an_option_the_figure_does_not_take(tmp_path):
+    with pytest.raises(NnxpError, match="figure 'descent' takes no option 'iters'"):
+        plot_figure("descent", tmp_path / "d.png", iters=3)
+    with pytest.raises(NnxpError, match="takes no option 'colour' .it takes optimizers, iters"):
+        plot_figure("optimizers", tmp_path / "o.png", seed=1, colour="red")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_optimizers_reports_its_progress(tmp_path, tiny_data):
+    lines = []
+    plot_figure("optimizers", tmp_path / "o.png", report=lines.append, iters=12, batch_size=20,
+                optimizers=["sgd", "adam"], seed=3)
+    assert lines[0] == ("optimizers: MultiLayerNet 64-100-100-100-100-10 on mnist-5k (500 train) "
+                        "with numpy cpu float32, 12 iterations of batch 20 each for sgd, adam, "
+                        "seed 3")
+    assert lines[1].startswith("final loss (smoothed): sgd ") and ", adam " in lines[1]
+    assert tiny_data == [("auto", {"data_dir": None, "normalize": True, "flatten": True,
+                                   "one_hot_label": False, "progress": True})]
 
 
 def test_history_png(tmp_path):
