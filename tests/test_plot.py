@@ -27,6 +27,7 @@ def assert_png(path, min_width=300):
 
 FAST: dict[str, dict] = {
     "optimizers": {"iters": 5, "batch_size": 16},
+    "overfit": {"epochs": 2},
 }
 """Options that make a figure quick (on the suite's tiny_data where it reads MNIST)."""
 

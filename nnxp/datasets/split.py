@@ -74,15 +74,12 @@ def check_fraction(fraction: Any, what: str = "validation fraction") -> float:
 
 def validation_count(n: int, fraction: float, what: str = "validation fraction") -> int:
     """How many of ``n`` samples a validation split of ``fraction`` takes (the book's
-    ``int(n * fraction)``); NnxpError when either side would be empty."""
+    ``int(n * fraction)``, always less than ``n``); NnxpError when that is none."""
     fraction = check_fraction(fraction, what)
     count = int(n * fraction)
     if count < 1:
         raise NnxpError(f"{what} {fraction:g} of {n} samples holds out no sample (int({n} x "
                         f"{fraction:g}) = 0); use a larger fraction or more samples")
-    if count >= n:
-        raise NnxpError(f"{what} {fraction:g} of {n} samples leaves no sample to train on; use "
-                        "a smaller fraction")
     return count
 
 

@@ -3,6 +3,8 @@
 - :mod:`nnxp.plot.canvas`: the Agg canvas and the atomic PNG write every figure uses;
 - :mod:`nnxp.plot.book`: the training history, activations, gradient field and descent;
 - :mod:`nnxp.plot.optimizers`: chapter 6's optimizer comparison on MNIST;
+- :mod:`nnxp.plot.overfit`: chapter 6's overfitting, weight decay and dropout figures;
+- :mod:`nnxp.plot.search`: the best trials of a hyperparameter search (``nnxp search``);
 - :mod:`nnxp.plot.data`: the MNIST splits a figure draws from, its inputs kept apart from
   its output.
 
@@ -59,6 +61,13 @@ FIGURES: dict[str, Figure] = {
         "SGD, Momentum, AdaGrad and Adam training the same MultiLayerNet on MNIST (figure 6-9)",
         "nnxp.plot.optimizers:plot_optimizers",
         ("optimizers", "iters", "batch_size", "dataset", "data_dir", "backend", "device", "seed"),
+    ),
+    "overfit": Figure(
+        "train and test accuracy of a deep net on 300 MNIST images: overfitting (figure 6-20), "
+        "--weight-decay 0.1 (6-21), --dropout 0.2 (6-23)",
+        "nnxp.plot.overfit:plot_overfit",
+        ("weight_decay", "dropout", "epochs", "train_size", "batch_size", "dataset", "data_dir",
+         "backend", "device", "seed"),
     ),
 }
 """Figure name -> how to draw it; ``nnxp plot --help`` lists them in this order."""
