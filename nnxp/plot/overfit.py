@@ -8,7 +8,7 @@ accuracy stays far below (figure 6-20); a weight decay of 0.1 (figure 6-21) or d
 0.2 (MultiLayerNetExtend, figure 6-23) narrows the gap.
 
 - :func:`overfit_history`: the accuracies per epoch, from epoch 0 (before training) on;
-- :func:`draw_overfit`: the book's figure of them;
+- :func:`overfit_figure` / :func:`draw_overfit`: the book's figure of them;
 - :func:`plot_overfit`: both on MNIST, as ``nnxp plot overfit`` draws it.
 """
 
@@ -102,11 +102,11 @@ def overfit_history(
     return {"train_acc": accuracies.train_acc, "test_acc": accuracies.test_acc}
 
 
-def draw_overfit(train_acc: Sequence[float], test_acc: Sequence[float],
-                 path: str | os.PathLike[str], title: str | None = None) -> Path:
-    """The book's figure: train (circles) and test (squares) accuracy per epoch from epoch
-    0, a marker every 10 epochs, accuracy from 0 to 1; written to a PNG at ``path``."""
-    from nnxp.plot.canvas import new_figure, save_figure
+def overfit_figure(train_acc: Sequence[float], test_acc: Sequence[float],
+                   title: str | None = None) -> Any:
+    """The book's figure, as a matplotlib Figure (Agg canvas): train (circles) and test
+    (squares) accuracy per epoch from epoch 0, a marker every 10 epochs, accuracy 0 to 1."""
+    from nnxp.plot.canvas import new_figure
 
     if not len(train_acc) or len(train_acc) != len(test_acc):
         raise NnxpError(f"train and test accuracies must be two lists of one length, got "
@@ -121,7 +121,15 @@ def draw_overfit(train_acc: Sequence[float], test_acc: Sequence[float],
     ax.legend(loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)
-    return save_figure(fig, path)
+    return fig
+
+
+def draw_overfit(train_acc: Sequence[float], test_acc: Sequence[float],
+                 path: str | os.PathLike[str], title: str | None = None) -> Path:
+    """:func:`overfit_figure` written to a PNG at ``path`` (atomically)."""
+    from nnxp.plot.canvas import save_figure
+
+    return save_figure(overfit_figure(train_acc, test_acc, title), path)
 
 
 def _remedy(weight_decay: float, dropout: float | None) -> str:

@@ -1,9 +1,10 @@
 """The book's figure of a random hyperparameter search: the best trials' accuracy curves.
 
-:func:`plot_search` draws what the book's ``hyperparameter_optimization.py`` shows: for each
-of the best 20 trials (by last validation accuracy), in a grid of 5 columns, the validation
-accuracy per epoch (solid) and the training accuracy (dashed), titled ``Best-1`` to
-``Best-20``, accuracy from 0 to 1; tick labels only on the first column's accuracy axis.
+:func:`search_figure` (and :func:`plot_search`, to a PNG) draws what the book's
+``hyperparameter_optimization.py`` shows: for each of the best 20 trials (by last validation
+accuracy), in a grid of 5 columns, the validation accuracy per epoch (solid) and the
+training accuracy (dashed), titled ``Best-1`` to ``Best-20``, accuracy from 0 to 1; tick
+labels only on the first column's accuracy axis.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ BOOK_DRAWN, BOOK_COLUMNS = 20, 5
 """The book draws the best 20 trials, 5 to a row."""
 
 
-def plot_search(trials: Sequence[Any], path: str | os.PathLike[str], n: int = BOOK_DRAWN,
-                columns: int = BOOK_COLUMNS) -> Path:
-    """Draw the best ``n`` of ``trials`` (:class:`nnxp.search.Trial`, or anything with
-    ``val_acc_list``, ``train_acc_list`` and the ranking :func:`nnxp.search.best` reads)
-    to a PNG at ``path``, ``columns`` to a row; returns the path (written atomically)."""
-    from nnxp.plot.canvas import new_figure, save_figure
+def search_figure(trials: Sequence[Any], n: int = BOOK_DRAWN, columns: int = BOOK_COLUMNS
+                  ) -> Any:
+    """The best ``n`` of ``trials`` (:class:`nnxp.search.Trial`, ranked by
+    :func:`nnxp.search.best`), ``columns`` to a row, as a matplotlib Figure (Agg canvas)."""
+    from nnxp.plot.canvas import new_figure
     from nnxp.search import best
 
     if not trials:
@@ -47,4 +47,12 @@ def plot_search(trials: Sequence[Any], path: str | os.PathLike[str], n: int = BO
     for ax in axes[len(drawn):]:
         ax.set_visible(False)
     fig.suptitle("validation accuracy (solid) and training accuracy (dashed) per epoch")
-    return save_figure(fig, path)
+    return fig
+
+
+def plot_search(trials: Sequence[Any], path: str | os.PathLike[str], n: int = BOOK_DRAWN,
+                columns: int = BOOK_COLUMNS) -> Path:
+    """:func:`search_figure` written to a PNG at ``path`` (atomically); returns the path."""
+    from nnxp.plot.canvas import save_figure
+
+    return save_figure(search_figure(trials, n, columns), path)
