@@ -191,3 +191,21 @@ def test_nnxp_search_json_keeps_stdout_for_the_document(workdir):
 def test_nnxp_search_refuses_in_one_line_and_writes_nothing(workdir, tiny_data, extra, needles):
     assert_refused(cli([*SEARCH, *extra]), *needles)
     assert list(workdir.iterdir()) == []
+
+
+def test_an_interrupted_search_reports_the_trials_it_completed(workdir, monkeypatch):
+    import nnxp.search
+
+    real, calls = nnxp.search.run_trial, []
+
+    def interrupt_third(trial, *args, **kwargs):
+        calls.append(trial.number)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(trial, *args, **kwargs)
+
+    monkeypatch.setattr(nnxp.search, "run_trial", interrupt_third)
+    result = cli([*SEARCH, "--trials", "5", "--no-plot", "--results", "r.json"])
+    assert result.code == 130, result.err
+    assert "interrupted: reporting the 2 trials completed" in result.out
+    assert json.loads((workdir / "r.json").read_text())["completed"] == 2
