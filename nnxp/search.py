@@ -3,8 +3,8 @@
 Each trial draws a weight decay and a learning rate log-uniformly (the book's ranges:
 ``10 ** uniform(-8, -4)`` and ``10 ** uniform(-6, -2)``), trains the book's
 MultiLayerNet(784, [100] * 6, 10) with that weight decay by SGD with that rate for 50 epochs
-of batch 100 on a small training set, and records the train and validation accuracy per
-epoch; trials are then ranked by their last validation accuracy::
+of batch 100 on a small training set, and records the train and validation accuracy before
+training and after each epoch; trials are then ranked by their last validation accuracy::
 
     from nnxp.datasets import load_mnist, split_validation, take
     from nnxp.search import best, random_search
@@ -150,7 +150,7 @@ def draw_trials(trials: int, lr_range: Sequence[float] = BOOK_LR_RANGE,
 def run_trial(trial: Trial, x_train: Any, t_train: Any, x_val: Any, t_val: Any, *,
               epochs: int = BOOK_EPOCHS, hidden_size_list: Sequence[int] = BOOK_HIDDEN,
               batch_size: int = BOOK_BATCH, backend: Any = "numpy", dtype: str = "float32",
-              sampling: str = "replace") -> Trial:
+              sampling: str = "replace", threads: int = 1) -> Trial:
     """Train the trial's net (the book's ``__train``) and fill in its accuracy lists."""
     from nnxp.models.multi_layer import MultiLayerNet
     from nnxp.train import Trainer, TrainingDiverged
@@ -162,7 +162,7 @@ def run_trial(trial: Trial, x_train: Any, t_train: Any, x_val: Any, t_val: Any, 
     trainer = Trainer(net, x_train, t_train, x_val, t_val, epochs=epochs,
                       mini_batch_size=batch_size, optimizer="sgd",
                       optimizer_param={"lr": trial.lr}, verbose=False, sampling=sampling,
-                      seed=trial.seed)
+                      seed=trial.seed, threads=threads)
     try:
         trainer.train()
     except TrainingDiverged as stop:
@@ -189,17 +189,21 @@ def random_search(
     backend: Any = "numpy",
     dtype: str = "float32",
     sampling: str = "replace",
+    threads: int = 1,
     report: Callable[[Trial], None] | None = None,
 ) -> list[Trial]:
     """Run ``trials`` random trials (see the module docstring) on the training set, each
     evaluated every epoch on the validation set; ``report(trial)`` is called after each.
     Returns the trials in the order they ran (:func:`best` ranks them). Batches are drawn
-    with replacement as the book's Trainer does (``sampling="shuffle"`` for permutations).
-    Every argument is checked before the first trial trains."""
+    with replacement as the book's Trainer does (``sampling="shuffle"`` for permutations);
+    the matrix products run on ``threads`` CPU threads (1: the fastest for these small nets;
+    0: the libraries' own choice). Every argument is checked before the first trial trains."""
     from nnxp.backends import get_backend
     from nnxp.models.multi_layer import MultiLayerNet
+    from nnxp.threads import check_threads
 
     epochs = _count(epochs, "epochs")
+    threads = check_threads(threads)
     batch_size = _count(batch_size, "batch_size")
     drawn = draw_trials(trials, lr_range, weight_decay_range, seed)
     be = get_backend(backend, dtype=dtype) if isinstance(backend, str) else backend
@@ -215,7 +219,7 @@ def random_search(
     for trial in drawn:
         done.append(run_trial(trial, x_train, t_train, x_val, t_val, epochs=epochs,
                               hidden_size_list=hidden_size_list, batch_size=batch_size,
-                              backend=be, dtype=dtype, sampling=sampling))
+                              backend=be, dtype=dtype, sampling=sampling, threads=threads))
         if report is not None:
             report(trial)
     return done

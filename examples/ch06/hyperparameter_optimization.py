@@ -4,12 +4,12 @@ the weight decay, scored on a validation split (figure 6-24).
 The first 500 MNIST training images are shuffled and split: 20 % (100) for validation, 400
 to train on. Each of 100 trials draws weight decay = 10 ** uniform(-8, -4) and lr = 10 **
 uniform(-6, -2), trains MultiLayerNet(784, [100]*6, 10) by SGD (batch 100, 50 epochs) and is
-scored on the validation images (``nnxp.search.random_search``). It prints the book's line
-per trial (``val acc:0.78 | lr:0.0067..., weight decay:4.3...e-07``), then the best 20
-(``Best-1(val acc:0.83) | lr:..., weight decay:...``), and draws their validation (solid) and
-training (dashed) accuracy per epoch in a 5x4 grid to ``hyperparameter_optimization.png``.
-One seed (0) gives the same split and trials. ``--quick``: 5 trials of 10 epochs on the
-offline mnist-5k subset.
+scored on the validation images before training and after each epoch
+(``nnxp.search.random_search``). It prints the book's line per trial (``val acc:0.78 |
+lr:0.0067..., weight decay:4.3...e-07``), then the best 20 (``Best-1(val acc:0.83) | lr:...,
+weight decay:...``), and draws their validation (solid) and training (dashed) accuracy per
+epoch in a 5x4 grid to ``hyperparameter_optimization.png``. One seed (0) gives the same split
+and trials. ``--quick``: 5 trials of 10 epochs on the offline mnist-5k subset.
 """
 
 from nnxp import companion
@@ -38,12 +38,11 @@ def main(args):
     def report(trial):
         print(f"val acc:{trial.val_acc} | lr:{trial.lr}, weight decay:{trial.weight_decay}")
 
-    with companion.cpu_threads(1):
-        trials = random_search(x_train, t_train, x_val, t_val,
-                               trials=5 if args.quick else 100, epochs=10 if args.quick else 50,
-                               lr_range=(-6, -2), weight_decay_range=(-8, -4),
-                               hidden_size_list=[100, 100, 100, 100, 100, 100], batch_size=100,
-                               seed=0, report=report)
+    trials = random_search(x_train, t_train, x_val, t_val,
+                           trials=5 if args.quick else 100, epochs=10 if args.quick else 50,
+                           lr_range=(-6, -2), weight_decay_range=(-8, -4),
+                           hidden_size_list=[100, 100, 100, 100, 100, 100], batch_size=100,
+                           seed=0, report=report)
 
     # the results =========================================================
     print("=========== Hyper-Parameter Optimization Result ===========")

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from nnxp.argtypes import count, positive_int
-from nnxp.cli.common import THREADS_HELP, data_inputs, limit_threads, load_data, plural
+from nnxp.cli.common import THREADS_HELP, data_inputs, load_data, plural
 from nnxp.cli.train import add_selection_arguments
 
 TABLE_ROWS = 20
@@ -182,11 +182,10 @@ def run(args: argparse.Namespace) -> int:
 
     code = 0
     try:
-        with limit_threads(args.threads):
-            random_search(x_train, t_train, x_val, t_val, trials=args.trials, epochs=args.epochs,
-                          lr_range=lr_range, weight_decay_range=weight_decay_range,
-                          hidden_size_list=args.hidden, batch_size=args.batch_size,
-                          seed=args.seed, report=report)
+        random_search(x_train, t_train, x_val, t_val, trials=args.trials, epochs=args.epochs,
+                      lr_range=lr_range, weight_decay_range=weight_decay_range,
+                      hidden_size_list=args.hidden, batch_size=args.batch_size, seed=args.seed,
+                      threads=args.threads, report=report)
     except KeyboardInterrupt:
         if not done:
             raise

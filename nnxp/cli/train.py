@@ -22,7 +22,6 @@ from nnxp.cli.common import (
     THREADS_HELP,
     data_inputs,
     flag,
-    limit_threads,
     load_data,
     open_backend,
     plural,
@@ -171,6 +170,8 @@ class ValidationMetrics(MetricsLog):
     def on_epoch_end(self, trainer: Any, record: dict[str, Any]) -> None:
         from nnxp.files import atomic_write_text
 
+        if record["epoch"] == 0:
+            return  # written with epoch 1's line, as MetricsLog does
         text = "".join(json.dumps(_as_validation(r)) + "\n" for r in trainer.records)
         atomic_write_text(self.path, text, "metrics")
 
@@ -280,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
         iters=None if args.epochs else args.iters,
         sampling=args.sampling, gradient=args.gradient, seed=args.seed,
         eval_batch_size=EVAL_BATCH_IMAGES if images else 10_000,
+        threads=args.threads,
         **_outputs(args, {"dataset": _dataset_info(args, dataset, images, x_train, x_test)}),
     )
     be = net.backend
@@ -294,8 +296,7 @@ def run(args: argparse.Namespace) -> int:
             f"seed {args.seed}",
             flush=True,
         )
-    with limit_threads(args.threads):
-        trainer.train()
+    trainer.train()  # on --threads threads
     final = trainer.final
     print(
         f"final: {evaluated} acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "

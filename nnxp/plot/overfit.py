@@ -39,25 +39,19 @@ OnEpoch = Callable[[int, float, float], None]
 
 
 class _Accuracies(Callback):
-    """Train and test accuracy before the first step and after every epoch."""
+    """Train and test accuracy after every epoch, from the Trainer's epoch 0 (the untrained
+    net) on, each pair also handed to ``on_epoch``."""
 
     def __init__(self, on_epoch: OnEpoch | None) -> None:
         self.on_epoch = on_epoch
         self.train_acc: list[float] = []
         self.test_acc: list[float] = []
 
-    def _add(self, epoch: int, train_acc: float, test_acc: float) -> None:
-        self.train_acc.append(train_acc)
-        self.test_acc.append(test_acc)
-        if self.on_epoch is not None:
-            self.on_epoch(epoch, train_acc, test_acc)
-
-    def on_train_begin(self, trainer: Any) -> None:
-        self._add(0, trainer.accuracy(trainer.x_train, trainer.t_train),
-                  trainer.accuracy(trainer.x_test, trainer.t_test))
-
     def on_epoch_end(self, trainer: Any, record: dict[str, Any]) -> None:
-        self._add(record["epoch"], record["train_acc"], record["test_acc"])
+        self.train_acc.append(record["train_acc"])
+        self.test_acc.append(record["test_acc"])
+        if self.on_epoch is not None:
+            self.on_epoch(record["epoch"], record["train_acc"], record["test_acc"])
 
 
 def overfit_history(
@@ -75,13 +69,15 @@ def overfit_history(
     backend: Any = "numpy",
     dtype: str = "float32",
     seed: int | None = 0,
+    threads: int = 1,
     on_epoch: OnEpoch | None = None,
 ) -> dict[str, list[float]]:
     """``{"train_acc": [...], "test_acc": [...]}``, ``epochs + 1`` values each: before
     training, then after each epoch. The book's net (MultiLayerNet; MultiLayerNetExtend with
     dropout of ratio ``dropout``) with L2 ``weight_decay``, trained by SGD on batches drawn
     with replacement; ``epochs`` defaults to the book's, 200 (300 with dropout).
-    ``on_epoch(epoch, train_acc, test_acc)`` sees each pair as it is measured."""
+    ``on_epoch(epoch, train_acc, test_acc)`` sees each pair as it is measured; the matrix
+    products run on ``threads`` CPU threads (the Trainer's)."""
     from nnxp.models.multi_layer import MultiLayerNet, MultiLayerNetExtend
     from nnxp.train import Trainer
 
@@ -98,7 +94,7 @@ def overfit_history(
     accuracies = _Accuracies(on_epoch)
     Trainer(net, x_train, t_train, x_test, t_test, epochs=epochs, mini_batch_size=batch_size,
             optimizer="sgd", optimizer_param={"lr": lr}, verbose=False, sampling="replace",
-            seed=seed, callbacks=[accuracies]).train()
+            seed=seed, threads=threads, callbacks=[accuracies]).train()
     return {"train_acc": accuracies.train_acc, "test_acc": accuracies.test_acc}
 
 
@@ -193,7 +189,8 @@ def plot_overfit(
 
     history = overfit_history(x_train, t_train, x_test, t_test, weight_decay=weight_decay,
                               dropout=dropout, epochs=epochs, batch_size=batch_size,
-                              backend=be, seed=seed, on_epoch=on_epoch)
+                              backend=be, seed=seed, threads=0, on_epoch=on_epoch)
+    # threads=0: the caller's thread limit stands (``nnxp plot --threads``, 1 by default)
     train_acc, test_acc = history["train_acc"][-1], history["test_acc"][-1]
     say(f"final: train acc {train_acc:.4f}, test acc {test_acc:.4f} (gap "
         f"{train_acc - test_acc:.4f}); {time.perf_counter() - started:.1f} s")
