@@ -47,7 +47,7 @@ def test_random_search_trains_each_trial_and_reproduces_from_its_seed(data):
                            report=lambda trial: lines.append(trial.line()))
     assert [tr.number for tr in trials] == [1, 2, 3]
     for trial in trials:
-        assert len(trial.val_acc_list) == len(trial.train_acc_list) == 10
+        assert len(trial.val_acc_list) == len(trial.train_acc_list) == 11  # epoch 0 to 10
         assert trial.val_acc == trial.val_acc_list[-1] and 0 <= trial.val_acc <= 1
         assert trial.diverged is None and trial.seconds > 0
     assert max(tr.val_acc for tr in trials) > 0.5  # separable blobs, lr 0.03 to 0.3

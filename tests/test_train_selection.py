@@ -46,12 +46,13 @@ def test_validation_is_reported_in_place_of_the_test_set(workdir):
     lines = result.out.splitlines()
     assert "on mnist-5k (400 train, 100 validation)" in lines[0]
     epochs = [line for line in lines if line.startswith("epoch ")]
-    assert len(epochs) == 2 and all("  val acc " in line and "test acc" not in line
-                                    for line in epochs)
+    assert len(epochs) == 3 and all("  val acc " in line and "test acc" not in line
+                                    for line in epochs)  # epoch 0 (untrained) to 2
     assert any(line.startswith("final: val acc ") for line in lines)
     records = [json.loads(line) for line in (workdir / "m.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [0, 1, 2] and records[0]["train_loss"] is None
     assert [sorted(r) for r in records] == [sorted(["epoch", "step", "train_loss", "train_acc",
-                                                    "val_acc", "epoch_seconds", "seconds"])] * 2
+                                                    "val_acc", "epoch_seconds", "seconds"])] * 3
     assert records[-1]["step"] == 16  # 400 // 50 batches per epoch
     _, config = read_model_file(workdir / "m.npz")
     assert config["dataset"]["validation"] == {"fraction": 0.2, "size": 100, "seed": 0}
