@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the search, print its trials and best results, write the figure and results."""
     from nnxp.datasets.split import check_selection, select_splits
     from nnxp.files import atomic_write_text, distinct_outputs
-    from nnxp.models.multi_layer import MultiLayerNet
+    from nnxp.models.checks import check_param_memory
     from nnxp.search import best, check_range, random_search
 
     started = time.perf_counter()
@@ -149,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
         require_matplotlib()
     selection = {"train_size": args.train_size, "validation": args.validation}
     check_selection(**selection, batch_size=args.batch_size)
-    MultiLayerNet(784, args.hidden, 10, seed=0)  # sizes and memory fail here, before the data
+    widths = [784, *args.hidden, 10]  # a net too large for memory fails here, before the data
+    check_param_memory([(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+                       + [(b,) for b in widths[1:]], "float32")
     out = sys.stderr if args.json else sys.stdout
 
     def say(line: str) -> None:
