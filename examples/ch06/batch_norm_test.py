@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from nnxp import companion
-from nnxp.cli import limit_threads
 from nnxp.plot.batchnorm import compare_batchnorm, draw_batchnorm
 
 
@@ -25,9 +24,8 @@ def main(args):
     weight_scale_list = np.logspace(0, -4, num=4 if args.quick else 16)
     max_epochs = 10 if args.quick else 20
 
-    with limit_threads(1):  # one BLAS thread is the fastest for these small products
-        runs = compare_batchnorm(x_train, t_train, weight_scale_list, max_epochs,
-                                 batch_size=100, lr=0.01, report=print)
+    runs = compare_batchnorm(x_train, t_train, weight_scale_list, max_epochs, batch_size=100,
+                             lr=0.01, report=print)
 
     path = draw_batchnorm(runs, Path(args.out) / "batch_norm_test.png")
     print(f"figure: {path}")

@@ -11,7 +11,6 @@ deep layers); He falls fastest. ``--quick``: 200 iterations on the offline 4,000
 from pathlib import Path
 
 from nnxp import companion
-from nnxp.cli import limit_threads
 from nnxp.plot.weight_init import compare_weight_init, draw_weight_init
 
 
@@ -20,9 +19,8 @@ def main(args):
     max_iterations = 200 if args.quick else 2000
     weight_init_types = {"std=0.01": 0.01, "Xavier": "sigmoid", "He": "relu"}
 
-    with limit_threads(1):  # one BLAS thread is the fastest for these small products
-        train_loss = compare_weight_init(x_train, t_train, max_iterations, batch_size=128,
-                                         lr=0.01, inits=weight_init_types, report=print)
+    train_loss = compare_weight_init(x_train, t_train, max_iterations, batch_size=128, lr=0.01,
+                                     inits=weight_init_types, report=print)
 
     path = draw_weight_init(train_loss, Path(args.out) / "weight_init_compare.png", ylim=2.5)
     print(f"figure: {path}")

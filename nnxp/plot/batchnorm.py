@@ -22,7 +22,14 @@ from nnxp.backends import Backend, get_backend
 from nnxp.errors import NnxpError
 from nnxp.files import output_path
 from nnxp.models.checks import check_init_std, non_negative_int, positive_int, positive_ints
-from nnxp.plot.weight_init import Report, batch_within, flat_images, thread_limit, training_data
+from nnxp.plot.weight_init import (
+    Report,
+    batch_within,
+    check_threads,
+    flat_images,
+    thread_limit,
+    training_data,
+)
 
 MAX_SCALES = 64
 """The most weight scales one figure draws (the book's has 16)."""
@@ -59,6 +66,7 @@ def compare_batchnorm(
     backend: str | Backend = "numpy",
     dtype: str = "float32",
     seed: int = 0,
+    threads: int = 1,
     report: Report | None = None,
 ) -> list[BatchNormRun]:
     """Train a net with batch norm and one without for each weight scale (default: the
@@ -70,7 +78,8 @@ def compare_batchnorm(
     and see the same batches. A net that diverges (no batch norm at scale 1: its losses turn
     to NaN) stays at chance, as in the book's figure; NumPy's overflow warnings are silenced.
     ``report`` gets the book's lines: ``============== 1/16 ==============`` per scale and
-    ``epoch:0 | 0.097 - 0.117`` (without - with) per epoch.
+    ``epoch:0 | 0.097 - 0.117`` (without - with) per epoch. The CPU's thread pools are
+    limited to ``threads`` meanwhile (0: left alone).
     """
     from nnxp.models.multi_layer import MultiLayerNetExtend
     from nnxp.optim import SGD
@@ -78,7 +87,7 @@ def compare_batchnorm(
     scales = book_scales() if weight_scales is None else [
         _scale(w) for w in _scale_list(weight_scales)]
     epochs = positive_int("epochs", epochs)
-    seed = non_negative_int("seed", seed)
+    seed, threads = non_negative_int("seed", seed), check_threads(threads)
     hidden = positive_ints("hidden_size_list", hidden_size_list)
     optimizer = SGD(lr=lr)
     be = get_backend(backend, dtype=dtype)
@@ -87,7 +96,7 @@ def compare_batchnorm(
     batch_size = batch_within(batch_size, train_size)
     iter_per_epoch = max(train_size // batch_size, 1)
     runs = []
-    with np.errstate(over="ignore", invalid="ignore"):  # NumPy's words on a diverging net
+    with thread_limit(threads), np.errstate(over="ignore", invalid="ignore"):  # NumPy's words on divergence
         for n, scale in enumerate(scales, 1):
             if report is not None:
                 report(f"============== {n}/{len(scales)} ==============")
@@ -171,7 +180,7 @@ def plot_batchnorm(
     if batch_size > train_size:
         raise NnxpError(f"batch size {batch_size} is larger than the {train_size} training "
                         "images")
-    limit = thread_limit(threads)
+    check_threads(threads)
     require_matplotlib()
     output_path(path, "figure")
     be, x_train, t_train, name = training_data(backend, device, dataset, data_dir, report)
@@ -183,9 +192,9 @@ def plot_batchnorm(
         f"without batch norm on the first {train_size} images of {name}, {len(weight_scales)} "
         f"weight scales, {epochs} epochs of batch {batch_size}, SGD lr {lr}, {be.name} "
         f"{be.device_name} float32, seed {seed}")
-    with limit:
-        runs = compare_batchnorm(x_train[:train_size], t_train[:train_size], weight_scales,
-                                 epochs, batch_size, lr, backend=be, seed=seed, report=report)
+    runs = compare_batchnorm(x_train[:train_size], t_train[:train_size], weight_scales,
+                             epochs, batch_size, lr, backend=be, seed=seed, threads=threads,
+                             report=report)
     better = sum(run.bn_train_acc[-1] > run.train_acc[-1] for run in runs)
     say(f"last epoch: batch norm ahead at {better} of {len(runs)} weight scales")
     return draw_batchnorm(runs, path)
