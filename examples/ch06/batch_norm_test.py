@@ -9,8 +9,6 @@ It prints the book's lines (``============== 1/16 ==============`` per scale, th
 same batches (the book draws them apart). ``--quick``: 4 scales, 500 images, 10 epochs.
 """
 
-from pathlib import Path
-
 import numpy as np
 
 from nnxp import companion
@@ -18,6 +16,7 @@ from nnxp.plot.batchnorm import compare_batchnorm, draw_batchnorm
 
 
 def main(args):
+    path = companion.figure_path("batch_norm_test.png", args)
     (x_train, t_train), _ = companion.load_mnist(args, normalize=True)
     train_size = 500 if args.quick else 1000  # the book keeps the first 1000
     x_train, t_train = x_train[:train_size], t_train[:train_size]
@@ -27,8 +26,7 @@ def main(args):
     runs = compare_batchnorm(x_train, t_train, weight_scale_list, max_epochs, batch_size=100,
                              lr=0.01, report=print)
 
-    path = draw_batchnorm(runs, Path(args.out) / "batch_norm_test.png")
-    print(f"figure: {path}")
+    print(f"figure: {draw_batchnorm(runs, path)}")
     return 0
 
 

@@ -8,14 +8,13 @@ It prints the book's lines every 100 iterations (``===========iteration:0=======
 ``optimizer_compare_mnist.png``. ``--quick``: 200 iterations on the offline 4,000 images.
 """
 
-from pathlib import Path
-
 from nnxp import companion
 from nnxp.cli import limit_threads
 from nnxp.plot.optimizers import compare_optimizers, plot_optimizer_comparison
 
 
 def main(args):
+    path = companion.figure_path("optimizer_compare_mnist.png", args)
     (x_train, t_train), _ = companion.load_mnist(args, normalize=True)
     max_iterations = 200 if args.quick else 2000
 
@@ -23,9 +22,7 @@ def main(args):
         train_loss = compare_optimizers(x_train, t_train, ["sgd", "momentum", "adagrad", "adam"],
                                         max_iterations, batch_size=128, report=print)
 
-    path = plot_optimizer_comparison(train_loss, Path(args.out) / "optimizer_compare_mnist.png",
-                                     ylim=1.0)
-    print(f"figure: {path}")
+    print(f"figure: {plot_optimizer_comparison(train_loss, path, ylim=1.0)}")
     return 0
 
 

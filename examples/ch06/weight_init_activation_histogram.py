@@ -9,8 +9,6 @@ of each layer's activations per scale and draws ``activation_histograms_ACTIVATI
 ``--quick`` changes nothing.
 """
 
-from pathlib import Path
-
 import numpy as np
 
 from nnxp import companion
@@ -28,6 +26,7 @@ def setup(parser):
 
 
 def main(args):
+    path = companion.figure_path(f"activation_histograms_{args.activation}.png", args)
     activations = layer_activations(args.activation, samples=1000, node_num=100,
                                     hidden_layer_size=5)
     notes = {}
@@ -37,7 +36,6 @@ def main(args):
         notes[scale] = [f"std {s:.2g}" for s in stds]
 
     counts, edges = activation_histograms(activations, args.activation, bins=30)
-    path = Path(args.out) / f"activation_histograms_{args.activation}.png"
     print(f"figure: {draw_activation_histograms(counts, edges, path, args.activation, notes)}")
     return 0
 

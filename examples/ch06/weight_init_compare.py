@@ -8,13 +8,12 @@ It prints the book's lines every 100 iterations (``===========iteration:0=======
 deep layers); He falls fastest. ``--quick``: 200 iterations on the offline 4,000 images.
 """
 
-from pathlib import Path
-
 from nnxp import companion
 from nnxp.plot.weight_init import compare_weight_init, draw_weight_init
 
 
 def main(args):
+    path = companion.figure_path("weight_init_compare.png", args)
     (x_train, t_train), _ = companion.load_mnist(args, normalize=True)
     max_iterations = 200 if args.quick else 2000
     weight_init_types = {"std=0.01": 0.01, "Xavier": "sigmoid", "He": "relu"}
@@ -22,8 +21,7 @@ def main(args):
     train_loss = compare_weight_init(x_train, t_train, max_iterations, batch_size=128, lr=0.01,
                                      inits=weight_init_types, report=print)
 
-    path = draw_weight_init(train_loss, Path(args.out) / "weight_init_compare.png", ylim=2.5)
-    print(f"figure: {path}")
+    print(f"figure: {draw_weight_init(train_loss, path, ylim=2.5)}")
     return 0
 
 
