@@ -5,7 +5,7 @@ curves (figure 6-9).
 
 It prints the book's lines every 100 iterations (``===========iteration:0===========``, then
 ``SGD:2.30...`` per optimizer: the batch's loss after the update) and draws
-``optimizer_compare_mnist.png``. ``--quick``: 200 iterations on the offline 4,000 images.
+``optimizer_compare_mnist.png``. ``--quick``: 150 iterations on the offline 4,000 images.
 """
 
 from nnxp import companion
@@ -16,7 +16,7 @@ from nnxp.plot.optimizers import compare_optimizers, plot_optimizer_comparison
 def main(args):
     path = companion.figure_path("optimizer_compare_mnist.png", args)
     (x_train, t_train), _ = companion.load_mnist(args, normalize=True)
-    max_iterations = 200 if args.quick else 2000
+    max_iterations = 150 if args.quick else 2000
 
     with limit_threads(1):  # one BLAS thread is the fastest for these small products
         train_loss = compare_optimizers(x_train, t_train, ["sgd", "momentum", "adagrad", "adam"],
