@@ -272,8 +272,8 @@ def test_compare_batchnorm_refuses_bad_arguments(kwargs, match):
 def test_batchnorm_png(tmp_path):
     pytest.importorskip("matplotlib")
     runs = [BatchNormRun(w, [0.1] * 20, list(np.linspace(0.1, 0.9, 20))) for w in book_scales()]
-    assert png_size(draw_batchnorm(runs, tmp_path / "bn.png")) == (1200, 960)
-    assert png_size(draw_batchnorm(runs[:5], tmp_path / "bn5.png")) == (900, 480)
+    assert png_size(draw_batchnorm(runs, tmp_path / "bn.png")) == (1200, 1020)
+    assert png_size(draw_batchnorm(runs[:5], tmp_path / "bn5.png")) == (900, 540)
     with pytest.raises(NnxpError, match="no runs to draw"):
         draw_batchnorm([], tmp_path / "none.png")
 
@@ -294,3 +294,78 @@ def test_compare_optimizers_reports_the_books_lines(mnist_5k):
 def test_draw_activation_histograms_needs_rows(tmp_path):
     with pytest.raises(NnxpError, match="no activations to draw"):
         draw_activation_histograms({}, np.linspace(0, 1, 31), tmp_path / "x.png")
+
+
+# --- nnxp plot activation-histograms, weight-init, batchnorm --------------------------------
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty current folder and cache."""
+    pytest.importorskip("matplotlib")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
+    return work
+
+
+def test_cli_activation_histograms(workdir):
+    from tests.adversarial.conftest import cli
+
+    result = cli(["plot", "activation-histograms", "--activation", "relu", "--weight-scales",
+                  "he", "0.05", "--seed", "0"])
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        "He: std of the activations by layer 0.824 0.825 0.856 0.88 1",
+        "std=0.05: std of the activations by layer 0.292 0.103 0.0378 0.0137 0.00552",
+        "activation-histograms: activation-histograms.png"]
+    assert png_size(workdir / "activation-histograms.png")[1] == 2 * 200 + 60
+
+
+def test_cli_weight_init(workdir, tiny_data):
+    from tests.adversarial.conftest import cli
+
+    result = cli(["plot", "weight-init", "--iters", "101", "--batch-size", "20", "--seed", "2",
+                  "-o", "w.png"])
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == ("weight-init: MultiLayerNet 64-100-100-100-100-10 (relu) on mnist-5k "
+                        "(500 train), SGD lr 0.01, 101 iterations of batch 20, numpy cpu float32, "
+                        "seed 2")
+    assert lines[1] == "===========iteration:0==========="
+    assert [line.split(":")[0] for line in lines[2:5]] == ["std=0.01", "Xavier", "He"]
+    assert lines[5] == "===========iteration:100==========="
+    assert re.fullmatch(r"final loss \(smoothed\): std=0.01 2\.\d+, Xavier \d\.\d+, He 0\.\d+",
+                        lines[9])
+    assert lines[10] == "weight-init: w.png" and len(lines) == 11
+    assert (workdir / "w.png").stat().st_size > 10_000
+
+
+def test_cli_weight_init_with_sigmoid_and_chosen_scales(workdir, tiny_data):
+    from tests.adversarial.conftest import cli
+
+    result = cli(["plot", "weight-init", "--iters", "3", "--activation", "sigmoid",
+                  "--weight-scales", "xavier", "1"])
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert "(sigmoid)" in lines[0]
+    assert [line.split(":")[0] for line in lines[2:4]] == ["Xavier", "std=1"]
+
+
+def test_cli_batchnorm(workdir, tiny_data):
+    from tests.adversarial.conftest import cli
+
+    result = cli(["plot", "batchnorm", "--weight-scales", "0.1", "0.001", "--epochs", "3",
+                  "--train-size", "200", "--batch-size", "50"])
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == ("batchnorm: MultiLayerNetExtend 64-100-100-100-100-100-10 with and "
+                        "without batch norm on the first 200 images of mnist-5k, 2 weight "
+                        "scales, 3 epochs of batch 50, SGD lr 0.01, numpy cpu float32, seed 0")
+    assert lines[1] == "============== 1/2 =============="
+    assert [line.split(" | ")[0] for line in lines[2:5]] == ["epoch:0", "epoch:1", "epoch:2"]
+    assert lines[5] == "============== 2/2 =============="
+    assert re.fullmatch(r"last epoch: batch norm ahead at [0-2] of 2 weight scales", lines[9])
+    assert lines[10] == "batchnorm: batchnorm.png" and len(lines) == 11
+    assert png_size(workdir / "batchnorm.png") == (600, 300)

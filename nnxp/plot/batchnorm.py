@@ -20,19 +20,15 @@ import numpy as np
 
 from nnxp.backends import Backend, get_backend
 from nnxp.errors import NnxpError
-from nnxp.files import output_path
 from nnxp.models.checks import check_init_std, non_negative_int, positive_int, positive_ints
 from nnxp.plot.weight_init import (
+    MAX_SCALES,
     Report,
     batch_within,
     check_threads,
     flat_images,
     thread_limit,
-    training_data,
 )
-
-MAX_SCALES = 64
-"""The most weight scales one figure draws (the book's has 16)."""
 
 
 def book_scales(n: int = 16) -> list[float]:
@@ -139,9 +135,11 @@ def draw_batchnorm(runs: Sequence[BatchNormRun], path: str | os.PathLike[str]) -
         raise NnxpError("no runs to draw")
     ncols = math.ceil(math.sqrt(len(runs)))
     nrows = math.ceil(len(runs) / ncols)
-    fig, axes = new_figure(ncols, 3.0 * ncols, 2.4 * nrows, nrows)
+    width, height = 3.0 * ncols, 2.4 * nrows + 0.6
+    fig, axes = new_figure(ncols, width, height, nrows)
     fig.set_layout_engine(None)  # the constrained layout of 16 panels takes a second more
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.07, top=0.95, wspace=0.06, hspace=0.3)
+    fig.subplots_adjust(left=0.7 / width, right=1 - 0.15 / width, bottom=0.5 / height,
+                        top=1 - 0.35 / height, wspace=0.06, hspace=0.3)
     for i, (ax, run) in enumerate(zip(axes, runs, strict=False)):
         x = np.arange(len(run.train_acc))
         ax.plot(x, run.bn_train_acc, label="Batch Normalization")
@@ -163,38 +161,42 @@ def draw_batchnorm(runs: Sequence[BatchNormRun], path: str | os.PathLike[str]) -
 
 
 def plot_batchnorm(
-    path: str | os.PathLike[str], *, epochs: int = 20, train_size: int = 1000,
-    scales: int = 16, batch_size: int = 100, lr: float = 0.01, dataset: str = "auto",
-    data_dir: str | None = None, backend: str = "numpy", device: str | None = None,
-    seed: int = 0, threads: int = 1, report: Report | None = print,
+    path: str | os.PathLike[str], *, weight_scales: Sequence[float] | None = None,
+    epochs: int = 20, train_size: int = 1000, batch_size: int = 100, lr: float = 0.01,
+    dataset: str = "auto", data_dir: str | os.PathLike[str] | None = None,
+    backend: str = "numpy", device: str | None = None, seed: int = 0,
+    report: Report | None = None,
 ) -> Path:
     """``nnxp plot batchnorm``: :func:`compare_batchnorm` on the first ``train_size`` MNIST
-    training images (the book's 1000, 16 scales, 20 epochs by default), the grid to a PNG;
-    ``report`` gets the book's lines and a summary."""
+    training images (by default the book's 1000, 16 scales, 20 epochs of batch 100), the
+    grid to a PNG; ``report`` gets the book's lines and a summary. The caller limits the
+    CPU's threads (``nnxp plot --threads``)."""
     from nnxp.optim import SGD
     from nnxp.plot.canvas import require_matplotlib
+    from nnxp.plot.data import check_output, load_splits
 
+    scales = book_scales() if weight_scales is None else [
+        _scale(w) for w in _scale_list(weight_scales)]
     epochs, train_size = positive_int("epochs", epochs), positive_int("train_size", train_size)
     batch_size, seed = positive_int("batch_size", batch_size), non_negative_int("seed", seed)
-    weight_scales, lr = book_scales(scales), SGD(lr).lr
+    lr = SGD(lr).lr
     if batch_size > train_size:
         raise NnxpError(f"batch size {batch_size} is larger than the {train_size} training "
                         "images")
-    check_threads(threads)
+    check_output(path)
     require_matplotlib()
-    output_path(path, "figure")
-    be, x_train, t_train, name = training_data(backend, device, dataset, data_dir, report)
+    be = get_backend(backend, device, "float32")
+    ((x_train, t_train), _), name = load_splits(path, dataset, data_dir, report=report)
     if train_size > x_train.shape[0]:
         raise NnxpError(f"train_size {train_size} is more than {name}'s {x_train.shape[0]} "
                         "training images")
     say = report or (lambda line: None)
     say(f"batchnorm: MultiLayerNetExtend {x_train.shape[1]}-100-100-100-100-100-10 with and "
-        f"without batch norm on the first {train_size} images of {name}, {len(weight_scales)} "
+        f"without batch norm on the first {train_size} images of {name}, {len(scales)} "
         f"weight scales, {epochs} epochs of batch {batch_size}, SGD lr {lr}, {be.name} "
         f"{be.device_name} float32, seed {seed}")
-    runs = compare_batchnorm(x_train[:train_size], t_train[:train_size], weight_scales,
-                             epochs, batch_size, lr, backend=be, seed=seed, threads=threads,
-                             report=report)
+    runs = compare_batchnorm(x_train[:train_size], t_train[:train_size], scales, epochs,
+                             batch_size, lr, backend=be, seed=seed, threads=0, report=report)
     better = sum(run.bn_train_acc[-1] > run.train_acc[-1] for run in runs)
     say(f"last epoch: batch norm ahead at {better} of {len(runs)} weight scales")
     return draw_batchnorm(runs, path)

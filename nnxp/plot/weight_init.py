@@ -26,9 +26,9 @@ import numpy as np
 from nnxp import functions
 from nnxp.backends import Backend, get_backend
 from nnxp.errors import NnxpError
-from nnxp.files import output_path
 from nnxp.limits import check_memory
 from nnxp.models.checks import (
+    check_activation,
     check_init_std,
     init_std,
     non_negative_int,
@@ -54,6 +54,9 @@ INIT_TYPES: dict[str, float | str] = {"std=0.01": 0.01, "Xavier": "sigmoid", "He
 """The book's weight_init_types of figure 6-15: label -> MultiLayerNet's weight_init_std."""
 
 MARKERS = {"std=0.01": "o", "Xavier": "s", "He": "D"}
+
+MAX_SCALES = 64
+"""The most weight scales one figure compares."""
 
 
 def layer_activations(
@@ -124,9 +127,11 @@ def draw_activation_histograms(
     if not rows or not layers:
         raise NnxpError("no activations to draw")
     skip = 1 if activation == "relu" else 0
-    fig, axes = new_figure(layers, 2.4 * layers, 2.0 * len(rows) + 0.6, len(rows))
+    width, height = 2.4 * layers, 2.0 * len(rows) + 0.6
+    fig, axes = new_figure(layers, width, height, len(rows))
     fig.set_layout_engine(None)  # the constrained layout of 20 panels takes a second more
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.04, top=0.91, wspace=0.08, hspace=0.3)
+    fig.subplots_adjust(left=0.8 / width, right=1 - 0.15 / width, bottom=0.3 / height,
+                        top=1 - 0.6 / height, wspace=0.2, hspace=0.3)
     for r, label in enumerate(rows):
         top = max(float(np.max(counts[label][:, skip:])), 1.0) * 1.05
         for i in range(layers):
@@ -134,6 +139,7 @@ def draw_activation_histograms(
             ax.stairs(counts[label][i], edges, fill=True)
             ax.set_ylim(0, top)
             ax.set_xlim(edges[0], edges[-1])
+            ax.set_xticks([edges[0], (edges[0] + edges[-1]) / 2, edges[-1]])
             if r == 0:
                 ax.set_title(f"{i + 1}-layer")
             if i == 0:
@@ -147,19 +153,50 @@ def draw_activation_histograms(
     return save_figure(fig, path)
 
 
+def scale_label(weight_init_std: float | str) -> str:
+    """How a figure names an initial weight scale: std=0.01, Xavier, He."""
+    std = check_init_std(weight_init_std)
+    if isinstance(std, str):
+        return "He" if std.lower() in ("he", "relu") else "Xavier"
+    return f"std={std:g}"
+
+
+def scale_labels(weight_scales: Sequence[float | str] | None,
+                 default: Mapping[str, float | str]) -> dict[str, float | str]:
+    """{label: scale} for a list of scales (numbers, 'he', 'xavier'), or ``default``."""
+    if weight_scales is None:
+        return dict(default)
+    if isinstance(weight_scales, str) or not isinstance(weight_scales, Sequence | np.ndarray):
+        raise NnxpError(f"weight_scales must be a list of numbers, 'he' or 'xavier', got "
+                        f"{weight_scales!r:.40}")
+    if not 1 <= len(weight_scales) <= MAX_SCALES:
+        raise NnxpError(f"weight_scales must hold 1 to {MAX_SCALES} scales, got "
+                        f"{len(weight_scales)}")
+    scales: dict[str, float | str] = {}
+    for w in weight_scales:
+        label = scale_label(w)
+        if label in scales:
+            raise NnxpError(f"weight scale {label} is given twice; give each once")
+        scales[label] = w
+    return scales
+
+
 def plot_activation_histograms(
-    path: str | os.PathLike[str], *, activation: str = "sigmoid", seed: int = 0,
-    report: Report | None = print,
+    path: str | os.PathLike[str], *, activation: str = "sigmoid",
+    weight_scales: Sequence[float | str] | None = None, seed: int = 0,
+    report: Report | None = None,
 ) -> Path:
-    """``nnxp plot activation-histograms``: the histograms of each layer's activations for
-    the weights of std 1, std 0.01, Xavier and He, to a PNG; ``report`` gets one line per
-    scale with each layer's standard deviation."""
+    """``nnxp plot activation-histograms``: the histograms of each layer's activations, a
+    row per weight scale (default: std 1, std 0.01, Xavier and He), to a PNG; ``report``
+    gets one line per scale with each layer's standard deviation."""
     from nnxp.plot.canvas import require_matplotlib
+    from nnxp.plot.data import check_output
 
     _activation(activation)
+    scales = scale_labels(weight_scales, WEIGHT_SCALES)
+    check_output(path)
     require_matplotlib()
-    output_path(path, "figure")
-    activations = layer_activations(activation, seed=seed)
+    activations = layer_activations(activation, scales, seed=seed)
     notes: dict[str, list[str]] = {}
     for label, layers in activations.items():
         stds = [float(np.std(z)) for z in layers]
@@ -184,6 +221,7 @@ def compare_weight_init(
     inits: Mapping[str, float | str] = INIT_TYPES,
     hidden_size_list: Sequence[int] = (100, 100, 100, 100),
     *,
+    activation: str = "relu",
     backend: str | Backend = "numpy",
     dtype: str = "float32",
     seed: int = 0,
@@ -191,7 +229,8 @@ def compare_weight_init(
     report: Report | None = None,
 ) -> dict[str, list[float]]:
     """The loss after each SGD update, per initial weight scale (the book's figure 6-15):
-    MultiLayerNet(784, hidden_size_list, 10) with ReLU, one net per entry of ``inits``
+    MultiLayerNet(784, hidden_size_list, 10) with ReLU (``activation``), one net per entry of
+    ``inits``
     (label -> weight_init_std), all from the same standard-normal draws (``seed``) and on the
     same batches, drawn with replacement as the book's ``np.random.choice``.
 
@@ -209,7 +248,7 @@ def compare_weight_init(
     x, t = flat_images(be, x_train, t_train, dtype)
     batch_size = batch_within(batch_size, int(x.shape[0]))
     hidden = positive_ints("hidden_size_list", hidden_size_list)
-    nets = {label: MultiLayerNet(int(x.shape[1]), hidden, 10, activation="relu",
+    nets = {label: MultiLayerNet(int(x.shape[1]), hidden, 10, activation=activation,
                                  weight_init_std=check_init_std(std), backend=be, dtype=dtype,
                                  seed=seed)
             for label, std in inits.items()}
@@ -249,29 +288,36 @@ def draw_weight_init(losses: Mapping[str, Sequence[float]], path: str | os.PathL
 
 
 def plot_weight_init(
-    path: str | os.PathLike[str], *, iters: int = 2000, batch_size: int = 128,
-    lr: float = 0.01, dataset: str = "auto", data_dir: str | None = None,
-    backend: str = "numpy", device: str | None = None, seed: int = 0, threads: int = 1,
-    report: Report | None = print,
+    path: str | os.PathLike[str], *, weight_scales: Sequence[float | str] | None = None,
+    activation: str = "relu", iters: int = 500, batch_size: int = 128, lr: float = 0.01,
+    dataset: str = "auto", data_dir: str | os.PathLike[str] | None = None,
+    backend: str = "numpy", device: str | None = None, seed: int = 0,
+    report: Report | None = None,
 ) -> Path:
-    """``nnxp plot weight-init``: :func:`compare_weight_init` on MNIST (the book's sizes by
-    default), its smoothed losses to a PNG; ``report`` gets the book's lines and a summary."""
+    """``nnxp plot weight-init``: :func:`compare_weight_init` on MNIST (float32; the book's
+    std 0.01, Xavier and He with ReLU, batch 128; ``iters`` updates, the book runs 2000), its
+    smoothed losses to a PNG; ``report`` gets the book's lines and a summary. The caller
+    limits the CPU's threads (``nnxp plot --threads``)."""
     from nnxp.optim import SGD
     from nnxp.plot.canvas import require_matplotlib
+    from nnxp.plot.data import check_output, load_splits
     from nnxp.plot.optimizers import smooth_curve
 
+    inits = scale_labels(weight_scales, INIT_TYPES)
+    check_activation(activation)
     iters, batch_size = positive_int("iters", iters), positive_int("batch_size", batch_size)
     seed, lr = non_negative_int("seed", seed), SGD(lr).lr
-    check_threads(threads)
+    check_output(path)
     require_matplotlib()
-    output_path(path, "figure")
-    be, x_train, t_train, name = training_data(backend, device, dataset, data_dir, report)
+    be = get_backend(backend, device, "float32")
+    ((x_train, t_train), _), name = load_splits(path, dataset, data_dir, report=report)
     say = report or (lambda line: None)
-    say(f"weight-init: MultiLayerNet {x_train.shape[1]}-100-100-100-100-10 (ReLU) on {name} "
-        f"({x_train.shape[0]} train), SGD lr {lr}, {iters} iterations of batch {batch_size}, "
-        f"{be.name} {be.device_name} float32, seed {seed}")
-    losses = compare_weight_init(x_train, t_train, iters, batch_size, lr, backend=be,
-                                 seed=seed, threads=threads, report=report)
+    say(f"weight-init: MultiLayerNet {x_train.shape[1]}-100-100-100-100-10 ({activation}) on "
+        f"{name} ({x_train.shape[0]} train), SGD lr {lr}, {iters} iterations of batch "
+        f"{batch_size}, {be.name} {be.device_name} float32, seed {seed}")
+    losses = compare_weight_init(x_train, t_train, iters, batch_size, lr, inits,
+                                 activation=activation, backend=be, seed=seed, threads=0,
+                                 report=report)
     say("final loss (smoothed): "
         + ", ".join(f"{label} {smooth_curve(c)[-1]:.4f}" for label, c in losses.items()))
     return draw_weight_init(losses, path)
@@ -302,21 +348,6 @@ def batch_within(batch_size: Any, train_size: int) -> int:
         raise NnxpError(f"batch size {batch_size} is larger than the {train_size} training "
                         "images")
     return batch_size
-
-
-def training_data(backend: str | Backend, device: str | None, dataset: str,
-                  data_dir: str | None, report: Report | None) -> tuple[Backend, Any, Any, str]:
-    """(backend, x_train, t_train, dataset name): MNIST flattened and normalized."""
-    from nnxp.datasets import load_dataset
-    from nnxp.errors import BackendUnavailable
-
-    try:
-        be = get_backend(backend, device, "float32")
-    except BackendUnavailable as exc:
-        raise BackendUnavailable(f"{exc}; `nnxp info` lists the backends usable here") from None
-    ((x_train, t_train), _), name = load_dataset(dataset, data_dir=data_dir, normalize=True,
-                                                 flatten=True, progress=report is not None)
-    return be, x_train, t_train, name
 
 
 def check_threads(threads: Any) -> int:
