@@ -230,9 +230,8 @@ def compare_weight_init(
 ) -> dict[str, list[float]]:
     """The loss after each SGD update, per initial weight scale (the book's figure 6-15):
     MultiLayerNet(784, hidden_size_list, 10) with ReLU (``activation``), one net per entry of
-    ``inits``
-    (label -> weight_init_std), all from the same standard-normal draws (``seed``) and on the
-    same batches, drawn with replacement as the book's ``np.random.choice``.
+    ``inits`` (label -> weight_init_std), all from the same standard-normal draws (``seed``)
+    and on the same batches, drawn with replacement as the book's ``np.random.choice``.
 
     Every 100 iterations ``report`` gets the book's lines, ``===========iteration:0===========``
     then ``std=0.01:2.302...`` per net (the loss of that iteration's batch after its update).
