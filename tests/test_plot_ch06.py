@@ -249,6 +249,17 @@ def test_batch_norm_epochs_follow_the_books_count():
     assert all(acc in {k / 30 for k in range(31)} for acc in run.train_acc + run.bn_train_acc)
 
 
+def test_batch_norm_on_the_backend_under_test(backend, mnist_5k):
+    """The same seed gives the same accuracies on every backend (host draws, same batches)."""
+    x, t = mnist_5k
+    kwargs = {"weight_scales": [0.01], "epochs": 3, "batch_size": 50,
+              "hidden_size_list": [20, 20]}
+    (ref,) = compare_batchnorm(x[:200], t[:200], backend="numpy", **kwargs)
+    (got,) = compare_batchnorm(x[:200], t[:200], backend=backend, **kwargs)
+    np.testing.assert_allclose(got.bn_train_acc, ref.bn_train_acc, atol=0.011)
+    np.testing.assert_allclose(got.train_acc, ref.train_acc, atol=0.011)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"weight_scales": "1"}, "weight_scales must be a list of numbers"),
     ({"weight_scales": []}, "weight_scales must hold 1 to 64 numbers"),
