@@ -171,3 +171,20 @@ def test_png_reading_turns_colour_to_gray(tmp_path):
     assert png_size((tmp_path / "c.png").read_bytes(), "c") == (6, 4)
     np.testing.assert_array_equal(to_gray(np.array([[[0, 65535]]], dtype=np.uint16), "u"), [[0.0]])
     np.testing.assert_array_equal(to_gray(np.full((1, 1, 2), 255, np.uint8), "ga"), [[1.0]])
+
+
+def test_filter_responses_fall_back_to_an_mnist_digit(tmp_path, tiny_data, monkeypatch):
+    """Without --image and without the book's lena_gray.png: the first test digit."""
+    from nnxp import datasets
+
+    monkeypatch.delenv("NNXP_BOOK_DIR", raising=False)
+    weights = model_file(tmp_path / "m.npz")
+    lines = []
+    plot_figure("filter-responses", tmp_path / "r.png", report=lines.append, weights=weights)
+    (_, (_, t_test)), _ = datasets.load_dataset("mnist-5k", flatten=False)
+    assert lines == [f"filter-responses: 16 filters of simple-conv model file {weights} applied "
+                     f"to mnist-5k test digit 0 (a {int(t_test[0])}) (8 x 8)"]
+    assert tiny_data[0][1]["flatten"] is False
+    with pytest.raises(NnxpError, match="give either --image or them"):
+        plot_figure("filter-responses", tmp_path / "s.png", image=tmp_path / "x.png",
+                    dataset="mnist")
