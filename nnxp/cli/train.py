@@ -20,7 +20,6 @@ from nnxp.cli.common import (
     THREADS_HELP,
     data_inputs,
     flag,
-    limit_threads,
     load_data,
     open_backend,
     plural,
@@ -163,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         verbose=not args.quiet, iters=None if args.epochs else args.iters,
         sampling=args.sampling, gradient=args.gradient, seed=args.seed,
         eval_batch_size=EVAL_BATCH_IMAGES if images else 10_000,
-        save_path=args.save, metrics_path=args.metrics, plot_path=args.plot,
+        save_path=args.save, metrics_path=args.metrics, plot_path=args.plot, threads=args.threads,
         save_info={"dataset": {"name": dataset, "normalize": True, "flatten": not images,
                                "train_size": int(x_train.shape[0]),
                                "test_size": int(x_test.shape[0])}},
@@ -179,8 +178,7 @@ def run(args: argparse.Namespace) -> int:
             f"seed {args.seed}",
             flush=True,
         )
-    with limit_threads(args.threads):
-        trainer.train()
+    trainer.train()  # on --threads threads
     final = trainer.final
     print(
         f"final: test acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "

@@ -12,7 +12,8 @@
 - :mod:`nnxp.plot.grid`, :mod:`nnxp.plot.images`, :mod:`nnxp.plot.weights`: grids of small
   images, a grayscale PNG read as hostile input, a trained net from ``--weights``;
 - :mod:`nnxp.plot.data`: the MNIST splits a figure draws from, its inputs kept apart from
-  its output.
+  its output;
+- :mod:`nnxp.plot.paths`: chapter 6's optimizer paths on f(x, y) = x**2 / 20 + y**2.
 
 :data:`FIGURES` is what ``nnxp plot NAME`` can draw without a line of code: each figure's
 one-line summary, the function that draws it and the options it takes (argparse dest names:
@@ -87,6 +88,8 @@ FIGURES: dict[str, Figure] = {
                             "nnxp.plot.misclassified:plot_misclassified",
                             ("weights", "count", "test_size", "dataset", "data_dir", "backend",
                              "device")),
+    "optimizer-paths": Figure("SGD, Momentum, AdaGrad and Adam on x^2/20 + y^2 from (-7, 2) "
+                              "(figure 6-8)", "nnxp.plot.paths:plot_optimizer_paths"),
     "activation-histograms": Figure(
         "each layer's activations in 5 layers of 100 nodes, a row per weight scale: std 1, "
         "0.01, Xavier, He (figures 6-10 to 6-14)",
