@@ -49,8 +49,13 @@ def test_weight_init_activation_histogram(tmp_path):
                          out=tmp_path)
     assert code == 0, err
     assert "He: std of each layer's activations 0.824 0.825 0.856 0.88 1\n" in out
+    code, out, err = run("weight_init_activation_histogram.py", "--activation", "tanh",
+                         out=tmp_path)
+    assert code == 0, err
+    assert "He: std of each layer's activations 0.719 0.635 0.591 0.572 0.566\n" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "activation_histograms_relu.png", "activation_histograms_sigmoid.png"]
+        "activation_histograms_relu.png", "activation_histograms_sigmoid.png",
+        "activation_histograms_tanh.png"]
 
 
 def test_weight_init_activation_histogram_refuses_an_unknown_activation(tmp_path):

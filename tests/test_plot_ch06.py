@@ -78,6 +78,19 @@ def test_sigmoid_saturates_at_std_1_and_collapses_at_std_001():
                                atol=0.002)
 
 
+def test_tanh_keeps_a_spread_with_xavier_and_he_and_loses_it_at_std_001():
+    acts = layer_activations("tanh")
+    np.testing.assert_allclose(stds(acts["Xavier"]), [0.626, 0.488, 0.403, 0.353, 0.319],
+                               atol=0.002)
+    np.testing.assert_allclose(stds(acts["He"]), [0.719, 0.635, 0.591, 0.572, 0.566], atol=0.002)
+    small = stds(acts["std=0.01"])  # tanh(a) ~ a near 0: x 0.1 a layer
+    np.testing.assert_allclose(np.array(small[1:]) / np.array(small[:-1]), 0.1, rtol=0.03)
+    counts, edges = activation_histograms(acts, "tanh")
+    assert edges[0] == -1.0 and edges[-1] == 1.0 and edges[15] == 0.0
+    assert all(c.sum() == 5 * 100_000 for c in counts.values())  # every value in [-1, 1]
+    assert counts["std=1"][4, 0] > 40_000 and counts["std=1"][4, -1] > 40_000  # saturated
+
+
 def test_every_row_has_the_same_input_and_draws():
     acts = layer_activations("sigmoid", {"a": 0.5, "b": 0.5, "c": "he"}, samples=10,
                              node_num=8, hidden_layer_size=3, seed=4)
@@ -182,6 +195,7 @@ def test_weight_init_on_the_backend_under_test(backend, mnist_5k):
     ({"inits": {"a": 0.0}}, "weight_init_std must be a finite number > 0"),
     ({"hidden_size_list": [10, 0]}, "each of hidden_size_list must be a positive integer"),
     ({"seed": -2}, "seed must be an integer >= 0"),
+    ({"activation": "softplus"}, "unknown activation 'softplus'"),
     ({"threads": -1}, "threads must be an integer >= 0"),
     ({"threads": "2"}, "threads must be an integer >= 0"),
 ])
@@ -353,15 +367,16 @@ def test_cli_weight_init(workdir, tiny_data):
     assert (workdir / "w.png").stat().st_size > 10_000
 
 
-def test_cli_weight_init_with_sigmoid_and_chosen_scales(workdir, tiny_data):
+def test_cli_weight_init_with_sigmoid_or_tanh_and_chosen_scales(workdir, tiny_data):
     from tests.adversarial.conftest import cli
 
-    result = cli(["plot", "weight-init", "--iters", "3", "--activation", "sigmoid",
-                  "--weight-scales", "xavier", "1"])
-    assert result.code == 0, result.err
-    lines = result.out.splitlines()
-    assert "(sigmoid)" in lines[0]
-    assert [line.split(":")[0] for line in lines[2:4]] == ["Xavier", "std=1"]
+    for activation in ("sigmoid", "tanh"):
+        result = cli(["plot", "weight-init", "--iters", "3", "--activation", activation,
+                      "--weight-scales", "xavier", "1"])
+        assert result.code == 0, result.err
+        lines = result.out.splitlines()
+        assert f"({activation})" in lines[0]
+        assert [line.split(":")[0] for line in lines[2:4]] == ["Xavier", "std=1"]
 
 
 def test_cli_batchnorm(workdir, tiny_data):

@@ -5,8 +5,8 @@ The book edits its script to try one weight scale at a time; this one draws all 
 of one figure, std 1, std 0.01, Xavier (sqrt(1/n)) and He (sqrt(2/n)), a column per layer,
 with the same input and the same random draws in every row. It prints the standard deviation
 of each layer's activations per scale and draws ``activation_histograms_ACTIVATION.png``.
-``--activation`` picks sigmoid (the book's default) or relu; the run takes a second, so
-``--quick`` changes nothing.
+``--activation`` picks sigmoid (the book's default), tanh or relu, the book's three; the run
+takes a second, so ``--quick`` changes nothing.
 """
 
 import numpy as np

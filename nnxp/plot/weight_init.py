@@ -45,10 +45,11 @@ deviation; Xavier is sqrt(1/n) and He sqrt(2/n) for n nodes in the layer before)
 
 HISTOGRAM_ACTIVATIONS: dict[str, tuple[Callable[[Any], Any], tuple[float, float]]] = {
     "sigmoid": (functions.sigmoid, (0.0, 1.0)),
+    "tanh": (functions.tanh, (-1.0, 1.0)),
     "relu": (functions.relu, (0.0, 1.0)),
 }
 """Activation name -> (its function in nnxp.functions, the histograms' range): the book's
-range (0, 1) for sigmoid and ReLU."""
+range (0, 1) for sigmoid and ReLU, (-1, 1) for tanh (whose values are there)."""
 
 INIT_TYPES: dict[str, float | str] = {"std=0.01": 0.01, "Xavier": "sigmoid", "He": "relu"}
 """The book's weight_init_types of figure 6-15: label -> MultiLayerNet's weight_init_std."""
@@ -117,8 +118,8 @@ def draw_activation_histograms(
     activation: str = "sigmoid", notes: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """A row per weight scale, a column per layer (the book's figures 6-10, 6-11, 6-13 and
-    6-14 stacked), one y scale per row; ``notes`` (label -> a line per layer) is written in
-    the panels. For ReLU the first bin (the zeros, half of all values) is cut at the top of
+    6-14 stacked), one y scale per row; ``notes`` (label -> a line per layer) is written
+    under each panel. For ReLU the first bin (the zeros, half of all values) is cut at the top of
     the other bins, as the book's figure 6-14 cuts it. Returns the PNG's path."""
     from nnxp.plot.canvas import new_figure, save_figure
 
@@ -130,8 +131,8 @@ def draw_activation_histograms(
     width, height = 2.4 * layers, 2.0 * len(rows) + 0.6
     fig, axes = new_figure(layers, width, height, len(rows))
     fig.set_layout_engine(None)  # the constrained layout of 20 panels takes a second more
-    fig.subplots_adjust(left=0.8 / width, right=1 - 0.15 / width, bottom=0.3 / height,
-                        top=1 - 0.6 / height, wspace=0.2, hspace=0.3)
+    fig.subplots_adjust(left=0.8 / width, right=1 - 0.15 / width, bottom=0.55 / height,
+                        top=1 - 0.6 / height, wspace=0.2, hspace=0.45)
     for r, label in enumerate(rows):
         top = max(float(np.max(counts[label][:, skip:])), 1.0) * 1.05
         for i in range(layers):
@@ -146,9 +147,8 @@ def draw_activation_histograms(
                 ax.set_ylabel(label)
             else:
                 ax.set_yticks([])
-            if notes is not None:
-                ax.text(0.97, 0.95, notes[label][i], transform=ax.transAxes, ha="right",
-                        va="top", fontsize=8)
+            if notes is not None:  # under the axis, where no bar can hide it
+                ax.set_xlabel(notes[label][i], fontsize=8, labelpad=1)
     fig.suptitle(f"activations of {layers} layers ({activation}), one row per weight scale")
     return save_figure(fig, path)
 
@@ -203,7 +203,7 @@ def plot_activation_histograms(
         notes[label] = [f"std {s:.2g}" for s in stds]
         if activation == "relu":
             zeros = [float(np.mean(z == 0.0)) for z in layers]
-            notes[label] = [f"{n}\nzeros {100 * f:.0f}%" for n, f in zip(notes[label], zeros,
+            notes[label] = [f"{n}, zeros {100 * f:.0f}%" for n, f in zip(notes[label], zeros,
                                                                            strict=True)]
         if report is not None:
             report(f"{label}: std of the activations by layer "
