@@ -11,6 +11,8 @@
 - :mod:`nnxp.plot.misclassified`: the test digits a trained net gets wrong;
 - :mod:`nnxp.plot.grid`, :mod:`nnxp.plot.images`, :mod:`nnxp.plot.weights`: grids of small
   images, a grayscale PNG read as hostile input, a trained net from ``--weights``;
+- :mod:`nnxp.plot.overfit`: chapter 6's overfitting, weight decay and dropout figures;
+- :mod:`nnxp.plot.search`: the best trials of a hyperparameter search (``nnxp search``);
 - :mod:`nnxp.plot.data`: the MNIST splits a figure draws from, its inputs kept apart from
   its output;
 - :mod:`nnxp.plot.paths`: chapter 6's optimizer paths on f(x, y) = x**2 / 20 + y**2.
@@ -90,6 +92,13 @@ FIGURES: dict[str, Figure] = {
                              "device")),
     "optimizer-paths": Figure("SGD, Momentum, AdaGrad and Adam on x^2/20 + y^2 from (-7, 2) "
                               "(figure 6-8)", "nnxp.plot.paths:plot_optimizer_paths"),
+    "overfit": Figure(
+        "train and test accuracy of a deep net on 300 MNIST images: overfitting (figure 6-20), "
+        "--weight-decay 0.1 (6-21), --dropout 0.2 (6-23)",
+        "nnxp.plot.overfit:plot_overfit",
+        ("weight_decay", "dropout", "epochs", "train_size", "batch_size", "dataset", "data_dir",
+         "backend", "device", "seed"),
+    ),
     "activation-histograms": Figure(
         "each layer's activations in 5 layers of 100 nodes, a row per weight scale: std 1, "
         "0.01, Xavier, He (figures 6-10 to 6-14)",
