@@ -82,6 +82,16 @@ def save(fig: Any, name: str, args: argparse.Namespace) -> Path:
     return path
 
 
+def figure_path(name: str, args: argparse.Namespace) -> Path:
+    """``args.out/name``, checked to be writable now (a one-line NnxpError if not), so a long
+    run does not end in an error; for figures drawn by a function that writes the file."""
+    from nnxp.files import output_path
+
+    path = Path(args.out) / name
+    output_path(path, "figure")
+    return path
+
+
 def book_file(relative: str, given: str | os.PathLike[str] | None = None,
               option: str = "--weights") -> Path:
     """The book's data file ``relative`` (such as "ch07/params.pkl"): ``given`` when the

@@ -392,7 +392,8 @@ def test_plot_optimizers_tiny(fake_data, capsys, _isolated):
 
 
 @pytest.mark.parametrize(("argv", "needles"), [
-    (["plot", "descent", "--iters", "5"], ["--iters applies to `nnxp plot optimizers` only"]),
+    (["plot", "descent", "--iters", "5"],
+     ["--iters applies to `nnxp plot optimizers` and `nnxp plot weight-init` only"]),
     (["plot", "optimizers", "--optimizers", "lbfgs"], ["invalid choice: 'lbfgs'"]),
     (["plot", "optimizers", "--iters", "0"], ["argument --iters", "not a positive integer"]),
     (["plot", "optimizers", "--batch-size", "501"], ["larger than mnist-5k's 500 training"]),

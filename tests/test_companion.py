@@ -91,3 +91,16 @@ def test_figures_are_saved_under_out_and_announced(tmp_path, capsys):
     assert path == tmp_path / "line.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert capsys.readouterr().out == f"figure: {path}\n"
+
+
+def test_figure_path_is_checked_before_the_run(tmp_path):
+    import argparse
+
+    args = argparse.Namespace(out=str(tmp_path))
+    assert companion.figure_path("a.png", args) == tmp_path / "a.png"
+    assert list(tmp_path.iterdir()) == []  # checked, nothing left behind
+    with pytest.raises(NnxpError, match="does not exist"):
+        companion.figure_path("a.png", argparse.Namespace(out=str(tmp_path / "nowhere")))
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(NnxpError, match="dir.png"):
+        companion.figure_path("dir.png", args)

@@ -29,8 +29,10 @@ def assert_png(path, min_width=300):
 def fast_options(name, folder):
     """Options that make figure ``name`` quick, on the suite's tiny_data where it reads
     MNIST, with the files it reads written into ``folder`` (no book data needed)."""
-    if name == "optimizers":
+    if name in ("optimizers", "weight-init"):
         return {"iters": 5, "batch_size": 16}
+    if name == "batchnorm":
+        return {"weight_scales": [0.1, 0.001], "epochs": 2, "train_size": 100}
     if name == "mnist-samples":
         return {"count": 12}
     if name == "filters":

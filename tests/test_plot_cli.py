@@ -43,7 +43,7 @@ def test_help_lists_every_figure_with_its_summary_and_options(capsys):
 def test_optimizers_takes_its_eight_options():
     assert FIGURES["optimizers"].options == ("optimizers", "iters", "batch_size", "dataset",
                                              "data_dir", "backend", "device", "seed")
-    assert figures_taking("iters") == ["optimizers"]
+    assert figures_taking("iters") == ["optimizers", "weight-init"]
     assert figures_taking("colour") == []
 
 

@@ -104,7 +104,7 @@ def test_nnxp_plot_overfit_with_dropout_and_a_smaller_set(workdir):
         (["--weight-decay", "-1"], ["argument --weight-decay"]),
         (["--dropout", "1"], ["argument --dropout"]),
         (["--epochs", "0"], ["argument --epochs"]),
-        (["--iters", "3"], ["--iters applies to `nnxp plot optimizers` only"]),
+        (["--iters", "3"], ["--iters applies to `nnxp plot optimizers` and `nnxp plot weight-init` only"]),
     ],
 )
 def test_nnxp_plot_overfit_refuses_in_one_line(workdir, extra, needles):

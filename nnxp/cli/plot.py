@@ -38,7 +38,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "optimizers": {"nargs": "+", "choices": list(OPTIMIZERS), "metavar": "NAME",
                    "help": "optimizers compared (default: sgd momentum adagrad adam)"},
     "iters": {"type": positive_int, "metavar": "N",
-              "help": "updates per optimizer (default: 500; the book runs 2000)"},
+              "help": "updates per net (default: 500; the book runs 2000)"},
     "epochs": {"type": positive_int, "metavar": "N", "help": "training epochs (default: the book's)"},
     "batch_size": {"type": positive_int, "metavar": "N", "help": "mini-batch size (default: 128)"},
     "train_size": {"type": positive_int, "metavar": "N",

@@ -3,6 +3,8 @@
 - :mod:`nnxp.plot.canvas`: the Agg canvas and the atomic PNG write every figure uses;
 - :mod:`nnxp.plot.book`: the training history, activations, gradient field and descent;
 - :mod:`nnxp.plot.optimizers`: chapter 6's optimizer comparison on MNIST;
+- :mod:`nnxp.plot.weight_init`, :mod:`nnxp.plot.batchnorm`: chapter 6's activations and
+  losses by initial weight scale, and accuracy with and without batch norm;
 - :mod:`nnxp.plot.mnist`: MNIST digits titled by their labels;
 - :mod:`nnxp.plot.functions`: the sigmoid over the step function, the tangent line;
 - :mod:`nnxp.plot.filters`: a conv net's filters, random and trained, and their responses;
@@ -96,6 +98,24 @@ FIGURES: dict[str, Figure] = {
         "nnxp.plot.overfit:plot_overfit",
         ("weight_decay", "dropout", "epochs", "train_size", "batch_size", "dataset", "data_dir",
          "backend", "device", "seed"),
+    ),
+    "activation-histograms": Figure(
+        "each layer's activations in 5 layers of 100 nodes, a row per weight scale: std 1, "
+        "0.01, Xavier, He (figures 6-10 to 6-14)",
+        "nnxp.plot.weight_init:plot_activation_histograms",
+        ("activation", "weight_scales", "seed"),
+    ),
+    "weight-init": Figure(
+        "MultiLayerNet's loss on MNIST from std 0.01, Xavier and He weights (figure 6-15)",
+        "nnxp.plot.weight_init:plot_weight_init",
+        ("weight_scales", "activation", "iters", "batch_size", "dataset", "data_dir", "backend",
+         "device", "seed"),
+    ),
+    "batchnorm": Figure(
+        "training accuracy with and without batch norm for 16 weight scales (figure 6-18)",
+        "nnxp.plot.batchnorm:plot_batchnorm",
+        ("weight_scales", "epochs", "train_size", "batch_size", "dataset", "data_dir", "backend",
+         "device", "seed"),
     ),
 }
 """Figure name -> how to draw it; ``nnxp plot --help`` lists them in this order."""

@@ -41,11 +41,14 @@ def compare_optimizers(
     backend: str | Backend = "numpy",
     dtype: str = "float32",
     seed: int = 0,
+    report: Callable[[str], None] | None = None,
 ) -> dict[str, list[float]]:
     """The loss after each update, per optimizer (book defaults), on flattened images.
 
     Every net starts from the same weights (``seed``) and sees the same batches, drawn with
-    replacement on the host as the book's ``np.random.choice`` does.
+    replacement on the host as the book's ``np.random.choice`` does. Every 100 iterations
+    ``report`` gets the book's lines, ``===========iteration:0===========`` then
+    ``SGD:2.30...`` per optimizer (the loss of that iteration's batch after its update).
     """
     if iterations < 1 or batch_size < 1:
         raise NnxpError("iterations and batch_size must be >= 1")
@@ -69,13 +72,17 @@ def compare_optimizers(
     updaters = {name: get_optimizer(name) for name in optimizers}
     losses: dict[str, list[float]] = {name: [] for name in optimizers}
     rng = be.rng(seed + 1)
-    for _ in range(iterations):
+    for i in range(iterations):
         index = be.asarray(rng.integers(0, x.shape[0], batch_size))
         x_batch, t_batch = xp.take(x, index, axis=0), xp.take(t, index, axis=0)
         for name in optimizers:
             net = nets[name]
             updaters[name].update(net.params, net.gradient(x_batch, t_batch))
             losses[name].append(float(net.loss(x_batch, t_batch)))
+        if report is not None and i % 100 == 0:
+            report(f"===========iteration:{i}===========")
+            for name in optimizers:
+                report(f"{LABELS.get(name, name)}:{losses[name][-1]}")
     return losses
 
 
