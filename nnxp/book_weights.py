@@ -21,6 +21,7 @@ from nnxp.backends import Backend
 from nnxp.book_pickle import ALLOWED, SafeUnpickler, label, unpickle_arrays
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.files import read_input
+from nnxp.model_config import show
 from nnxp.models.base import Network
 from nnxp.models.conv import DeepConvNet, SimpleConvNet
 from nnxp.models.multi_layer import MultiLayerNet
@@ -66,9 +67,13 @@ def book_pickle_path(arch: str) -> Path:
         raise NnxpError(f"unknown book architecture {arch!r}: use one of {', '.join(BOOK_FILES)}")
     relative = BOOK_FILES[arch]
     root = os.environ.get("NNXP_BOOK_DIR")
-    if root and (Path(root) / relative).is_file():
-        return Path(root) / relative
-    where = f"$NNXP_BOOK_DIR ({root}) has no {relative}" if root else "NNXP_BOOK_DIR is not set"
+    try:
+        if root and (Path(root) / relative).is_file():
+            return Path(root) / relative
+    except OSError:  # a name too long, a folder that cannot be read: no such file here
+        pass
+    where = f"$NNXP_BOOK_DIR ({show(root, 200)}) has no {relative}" if root else \
+        "NNXP_BOOK_DIR is not set"
     raise NnxpError(f"no pickle named and {where}: git clone {BOOK_REPOSITORY} and set "
                     f"NNXP_BOOK_DIR to that folder, or name the pickle (nnxp convert PATH "
                     f"--arch {arch})")

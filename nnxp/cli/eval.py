@@ -70,8 +70,14 @@ def run(args: argparse.Namespace) -> int:
             f"the model takes samples of shape {expected} but {dataset} has "
             f"{tuple(x_test.shape[1:])}; pick the dataset it was trained on with --dataset"
         )
-    with limit_threads(args.threads):
-        predicted = predict_labels(net, x_test, EVAL_BATCH_IMAGES if images else 10_000)
+    nonfinite: list[int] = []
+    with limit_threads(args.threads), np.errstate(over="ignore", invalid="ignore"):
+        predicted = predict_labels(net, x_test, EVAL_BATCH_IMAGES if images else 10_000,
+                                   nonfinite=nonfinite)
+    if sum(nonfinite):
+        hint = "; evaluate in float32 (--dtype float32)" if net.dtype == "float16" else ""
+        print(f"nnxp eval: warning: {sum(nonfinite)} of {len(x_test)} samples got scores that "
+              f"are NaN or infinite in {net.dtype} (an overflow?){hint}", file=sys.stderr)
     labels = np.asarray(t_test).astype(np.int64).reshape(-1)
     classes = output_size(meta)
     if labels.size and int(labels.max()) >= classes:
