@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nnxp import Trainer, companion
+from nnxp.io import check_writable
 from nnxp.models import SimpleConvNet
 from nnxp.train import Callback
 
@@ -33,6 +34,7 @@ class EpochLine(Callback):
 
 
 def main(args):
+    params_file = check_writable(Path(args.out) / "params.npz")  # now, not after training
     (x_train, t_train), (x_test, t_test) = companion.load_mnist(args, flatten=False)
 
     max_epochs = 2 if args.quick else 20
@@ -51,7 +53,7 @@ def main(args):
     print("test acc:" + str(trainer.final["test_acc"]))
 
     # save the parameters
-    network.save_params(Path(args.out) / "params.npz")
+    network.save_params(params_file)
     print("Saved Network Parameters!")
 
     # draw the graph

@@ -19,6 +19,7 @@ test images).
 from pathlib import Path
 
 from nnxp import Trainer, companion
+from nnxp.io import check_writable
 from nnxp.models import DeepConvNet
 from nnxp.train import Callback
 
@@ -32,6 +33,7 @@ class EpochLine(Callback):
 
 
 def main(args):
+    params_file = check_writable(Path(args.out) / "deep_convnet_params.npz")  # now, not after training
     (x_train, t_train), (x_test, t_test) = companion.load_mnist(args, flatten=False)
 
     network = DeepConvNet(seed=0)
@@ -45,7 +47,7 @@ def main(args):
     print("test acc:" + str(trainer.final["test_acc"]))
 
     # save the parameters
-    network.save_params(Path(args.out) / "deep_convnet_params.npz")
+    network.save_params(params_file)
     print("Saved Network Parameters!")
     return 0
 
