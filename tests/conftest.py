@@ -4,6 +4,11 @@ Tests that take the ``backend`` or ``xp`` fixture run on it (also in a module ma
 ``host``); other tests marked ``host`` are backend-independent and run once, in the numpy
 session. On a backend that cannot run here
 (CuPy without a CUDA device), every backend test is skipped with the reason.
+
+The tests in ``tests/test_examples*.py`` run the book-companion scripts in child processes
+(seconds each): they are marked ``examples`` and left out of a run (deselected) unless it
+names their file (``pytest tests/test_examples.py``) or chooses by marker (``-m examples``);
+``nox -s examples`` runs them.
 """
 
 from __future__ import annotations
@@ -41,7 +46,34 @@ NEEDS_IN_PLACE = {
 """Tests of in-place writes, by function name, skipped with the reason on immutable backends."""
 
 
+EXAMPLE_TESTS = "test_examples*.py"
+"""The test files that run the scripts of examples/ (marked ``examples``)."""
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if item.path.match(EXAMPLE_TESTS):
+        item.add_marker(pytest.mark.examples)
+
+
+def _named_on_the_command_line(config: pytest.Config, path) -> bool:
+    here = config.invocation_params.dir
+    return any((here / arg.split("::")[0]).resolve() == path for arg in config.args)
+
+
+def _leave_out_examples(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the ``examples`` tests unless the run names their file or a marker expression."""
+    if config.option.markexpr:
+        return
+    named = {path: _named_on_the_command_line(config, path) for path in {i.path for i in items}}
+    left_out = [i for i in items if i.get_closest_marker("examples") and not named[i.path]]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        gone = {id(i) for i in left_out}
+        items[:] = [i for i in items if id(i) not in gone]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _leave_out_examples(config, items)
     name = config.getoption("--backend")
     be, reason = _backend_or_reason(config)
     immutable = be is not None and not be.mutable
@@ -74,6 +106,15 @@ def backend(request: pytest.FixtureRequest):
 def xp(backend):
     """The array namespace under test."""
     return backend.xp
+
+
+@pytest.fixture(scope="session")
+def example_book_dir(tmp_path_factory):
+    """A folder laid out like the book's repository, for NNXP_BOOK_DIR: the user's, else
+    ../shared/data/book beside the project, else random weights in the book's shapes."""
+    from tests.example_runner import find_book_dir, make_book_dir
+
+    return find_book_dir() or make_book_dir(tmp_path_factory.mktemp("book"))
 
 
 @pytest.fixture

@@ -4,13 +4,16 @@
 AdaGrad and Adam on the same mini-batches from the same initial weights, recording the loss
 of every iteration as the book's ``optimizer_compare_mnist.py`` does;
 :func:`plot_optimizer_comparison` draws the smoothed curves to a PNG (matplotlib imported
-lazily, Agg canvas, no pyplot state); ``nnxp plot optimizers`` runs both.
+lazily, Agg canvas, no pyplot state); :func:`plot_optimizers` (``nnxp plot optimizers``)
+loads MNIST and runs both.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,3 +110,40 @@ def plot_optimizer_comparison(
     ax.set_ylim(0, ylim)
     ax.legend()
     return os.fspath(save_figure(fig, path))
+
+
+def plot_optimizers(
+    path: str | os.PathLike[str],
+    optimizers: Sequence[str] = BOOK_OPTIMIZERS,
+    iters: int = 500,
+    batch_size: int = 128,
+    dataset: str = "auto",
+    data_dir: str | os.PathLike[str] | None = None,
+    backend: str = "numpy",
+    device: str | None = None,
+    seed: int = 0,
+    report: Callable[[str], None] | None = None,
+) -> Path:
+    """``nnxp plot optimizers``: :func:`compare_optimizers` on MNIST (float32, ``iters``
+    updates each; the book runs 2000), drawn by :func:`plot_optimizer_comparison`."""
+    from nnxp.plot.canvas import require_matplotlib
+    from nnxp.plot.data import check_output, load_splits
+
+    say = report or (lambda line: None)
+    check_output(path)
+    require_matplotlib()
+    be = get_backend(backend, device, "float32")
+    ((x_train, t_train), _), name = load_splits(path, dataset, data_dir, report=report)
+    if batch_size > x_train.shape[0]:
+        raise NnxpError(f"--batch-size {batch_size} is larger than {name}'s "
+                        f"{x_train.shape[0]} training images")
+    n = "iteration" if iters == 1 else "iterations"
+    say(f"optimizers: MultiLayerNet {x_train.shape[1]}-100-100-100-100-10 on {name} "
+        f"({x_train.shape[0]} train) with {be.name} {be.device_name} float32, {iters} {n} of "
+        f"batch {batch_size} each for {', '.join(optimizers)}, seed {seed}")
+    started = time.perf_counter()
+    losses = compare_optimizers(x_train, t_train, optimizers, iters, batch_size, backend=be,
+                                seed=seed)
+    final = ", ".join(f"{key} {smooth_curve(curve)[-1]:.4f}" for key, curve in losses.items())
+    say(f"final loss (smoothed): {final}; {time.perf_counter() - started:.1f} s")
+    return Path(plot_optimizer_comparison(losses, path))

@@ -76,7 +76,7 @@ def _argv(draw, command: str) -> list[str]:
         if "--gradient" in argv and any(m in argv for m in SLOW_MODELS):
             at = argv.index("--gradient")
             del argv[at : at + 2]
-    if command == "plot" and "--iters" not in argv:
+    if command == "plot" and argv[1:2] == ["optimizers"] and "--iters" not in argv:
         argv += ["--iters", "2"]
     return argv
 
