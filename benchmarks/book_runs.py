@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "nnxp " + " ".join(command[3:]).replace(args.data_dir, "DATA_DIR"),
         "commit": commit,
         "seed": args.seed,
-        "epochs": len(epochs),
+        "epochs": sum(1 for e in epochs if e["epoch"]),  # the first record is epoch 0, untrained
         "final": {"test_acc": float(final.group(1)), "train_acc": float(final.group(2)),
                   "train_loss": float(final.group(3))} if final else None,
         "book_test_acc": run["book"],

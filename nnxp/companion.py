@@ -113,3 +113,14 @@ def load_mnist(args: argparse.Namespace, normalize: bool = True, flatten: bool =
                              flatten=flatten, one_hot_label=one_hot_label,
                              progress=not args.quick)
     return splits
+
+
+def cpu_threads(n: int = 1) -> Any:
+    """A context manager limiting the CPU thread pools (BLAS, OpenMP) to ``n`` threads inside
+    it, as the Trainer and ``nnxp train --threads 1`` do (:mod:`nnxp.threads`), for a
+    script's own loop: the book's small matrix products run fastest on one thread, and two
+    threads waiting on each other on a busy 2-core machine made a run several times slower.
+    ``n = 0`` leaves the libraries' own thread counts."""
+    from nnxp.threads import limit_threads
+
+    return limit_threads(n)

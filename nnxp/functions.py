@@ -48,6 +48,17 @@ def relu_grad(x: Any) -> Any:
     return xp.astype(x > 0, x.dtype)
 
 
+def tanh(x: Any) -> Any:
+    """The hyperbolic tangent, (exp(x) - exp(-x)) / (exp(x) + exp(-x)), in (-1, 1)."""
+    return array_namespace(x).tanh(x)
+
+
+def tanh_grad(x: Any) -> Any:
+    """Derivative of tanh at x: 1 - tanh(x)**2."""
+    y = tanh(x)
+    return 1.0 - y * y
+
+
 def softmax(x: Any) -> Any:
     """Softmax over the last axis, shifted by the maximum so exp never overflows."""
     xp = array_namespace(x)

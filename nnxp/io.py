@@ -27,6 +27,7 @@ import tokenize
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -262,12 +263,16 @@ def _data(z: zipfile.ZipFile, info: zipfile.ZipInfo, header: tuple, where: str) 
     return np.ascontiguousarray(array) if array.ndim else array
 
 
-def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def read_model_file(
+    path: str | os.PathLike[str], fits: Callable[[dict, dict], None] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The arrays (host NumPy: parameters, then buffers) and the config of a model file,
     checked; ``config["params"]`` and ``config.get("buffers", {})`` say which is which.
 
     Headers, config and architecture are checked before any array is read (see the module
-    docstring); any problem is a one-line ModelFileError.
+    docstring); any problem is a one-line ModelFileError. ``fits(params, buffers)`` (name ->
+    shape), when given, replaces the check against the architecture the config describes:
+    :func:`load_params` checks the file against the net it loads into.
     """
     path = Path(path)
     where = f"model file {path}"
@@ -276,7 +281,7 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
         _check_directory(f, str(path))
         try:
             with zipfile.ZipFile(f) as z:
-                return _read(z, where)
+                return _read(z, where, fits)
         except ModelFileError:
             raise
         except MemoryError:
@@ -287,7 +292,8 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
                                  "retrain or restore it") from None
 
 
-def _read(z: zipfile.ZipFile, where: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _read(z: zipfile.ZipFile, where: str, fits: Callable[[dict, dict], None] | None = None,
+          ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The checks and reads of :func:`read_model_file`, on the open archive."""
     members = _members(z, where)
     if CONFIG_KEY not in members:
@@ -308,7 +314,10 @@ def _read(z: zipfile.ZipFile, where: str) -> tuple[dict[str, np.ndarray], dict[s
             raise ModelFileError(
                 f"{where}: {what} {key} is {members[key][1][2]}{list(headers[key])}, expected "
                 f"a float array of shape {list(shape)}; {_DAMAGED}")
-    check_architecture(meta["model"], params, buffers, where)
+    if fits is None:
+        check_architecture(meta["model"], params, buffers, where)
+    else:
+        fits(params, buffers)
     arrays = {key: _data(z, *members[key], where) for key in [*params, *buffers]}
     return arrays, meta
 
@@ -375,3 +384,62 @@ def load_model(
             stacklevel=2,
         )
     return net, meta
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether the regular file ``path`` starts as a pickle does (protocol 2 to 5)."""
+    with open_input(path, "model file", MAX_FILE_BYTES, "", ModelFileError) as f:
+        head = f.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def load_params(path: str | os.PathLike[str], network: Any) -> None:
+    """Put the arrays of the file at ``path`` into ``network``'s parameters (and buffers),
+    the book's ``network.load_params(file_name)``.
+
+    The file is a model file (read as :func:`read_model_file` reads one, its names and
+    shapes checked against the net's before any array is read) or one of the book's weight
+    pickles (read by the restricted unpickler of :mod:`nnxp.book_weights`, which admits NumPy
+    arrays only). Its names and shapes must be exactly the net's; any difference is one
+    ModelFileError line, and nothing is changed. Arrays are cast to the net's dtype and
+    moved to its backend. A file without running statistics leaves the net's own (warning).
+    """
+    path = Path(path)
+    params, buffers = network.params, getattr(network, "buffers", {})
+
+    def fits(saved: dict, saved_buffers: dict) -> None:
+        ours = {key: tuple(params[key].shape) for key in params}
+        if saved_buffers:
+            ours.update({key: tuple(buffers[key].shape) for key in buffers})
+        theirs = {**saved, **saved_buffers}
+        if set(ours) != set(theirs):
+            raise ModelFileError(
+                f"{path} does not fit this net: it holds {show(sorted(theirs), 120)}, the net "
+                f"has {show(sorted(ours), 120)}; build the net the file was saved from "
+                "(nnxp.io.load_model builds it)")
+        for key, shape in ours.items():
+            if tuple(theirs[key]) != shape:
+                raise ModelFileError(
+                    f"{path} does not fit this net: {key} is {tuple(theirs[key])} there and "
+                    f"{shape} here; build the net the file was saved from (nnxp.io.load_model "
+                    "builds it)")
+
+    if _is_pickle(path):
+        from nnxp.book_weights import load_pickled_arrays
+
+        arrays, saved_buffers = load_pickled_arrays(path), {}
+        for key, value in arrays.items():
+            if value.dtype.kind != "f":
+                raise ModelFileError(f"{path}: {show(key)} has dtype {value.dtype}, not "
+                                     "floating point")
+        fits({key: value.shape for key, value in arrays.items()}, {})
+    else:
+        arrays, meta = read_model_file(path, fits)
+        saved_buffers = meta.get("buffers", {})
+    be, dtype = network.backend, network.dtype
+    for key in [*params, *saved_buffers]:
+        slots = params if key in params else buffers
+        slots[key] = be.asarray(arrays[key].astype(dtype, copy=False), dtype=dtype)
+    if not saved_buffers and len(buffers):
+        warnings.warn(f"{path} holds no running statistics: this net's batch normalisation "
+                      "keeps its own at inference", stacklevel=3)

@@ -16,6 +16,7 @@ from nnxp.functions import (
     sigmoid,
     softmax_and_cross_entropy,
     softmax_cross_entropy_grad,
+    tanh,
 )
 from nnxp.ops import batch_sum, matmul, relu_and_mask, zero_where
 
@@ -84,6 +85,21 @@ class Sigmoid:
     def backward(self, dout: Any) -> Any:
         require_forward(self, self.out)
         return dout * (1.0 - self.out) * self.out
+
+
+class Tanh:
+    """tanh(x); backward is dout * (1 - y**2), from the output it keeps."""
+
+    def __init__(self) -> None:
+        self.out = None
+
+    def forward(self, x: Any) -> Any:
+        self.out = tanh(x)
+        return self.out
+
+    def backward(self, dout: Any) -> Any:
+        require_forward(self, self.out)
+        return dout * (1.0 - self.out * self.out)
 
 
 class Identity:

@@ -8,7 +8,7 @@ through; nothing here asks what class the net is.
 - ``generic``: the book's loop through the closure on any net and backend, one parameter
   element at a time, in the parameters' own dtype.
 - ``jit``: Numba kernels (:mod:`nnxp.kernels.numba_netgrad`) for NumPy nets made of Affine layers with
-  Sigmoid / Relu / Identity between them and SoftmaxWithLoss at the end.
+  Sigmoid / Relu / Tanh / Identity between them and SoftmaxWithLoss at the end.
 - ``vectorized``: the same nets on any Array API backend: many perturbations evaluated in
   one batched array expression, chunked to bound memory.
 
@@ -28,14 +28,14 @@ from nnxp.backends import array_namespace, device
 from nnxp.errors import NnxpError
 from nnxp.functions import one_hot, sigmoid
 from nnxp.gradient import H, central_difference
-from nnxp.layers import Affine, Identity, Relu, Sigmoid, SoftmaxWithLoss
+from nnxp.layers import Affine, Identity, Relu, Sigmoid, SoftmaxWithLoss, Tanh
 
 METHODS: tuple[str, ...] = ("auto", "generic", "jit", "vectorized")
 MAX_ELEMENTS = 2**21
 """Default bound on the elements of one batched intermediate of the vectorised path
 (16 MiB in float64; a chunk holds a few such arrays)."""
 
-_ACTIVATION_NAMES = {Sigmoid: "sigmoid", Relu: "relu", Identity: "identity"}
+_ACTIVATION_NAMES = {Sigmoid: "sigmoid", Relu: "relu", Tanh: "tanh", Identity: "identity"}
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,8 @@ def _activate(xp: Any, name: str, a: Any) -> Any:
         return sigmoid(a)
     if name == "relu":
         return xp.where(a <= 0, 0.0, a)
+    if name == "tanh":
+        return xp.tanh(a)
     return a
 
 
@@ -227,7 +229,7 @@ def _resolve(chain: AffineChain | None, backend: Any, method: str) -> str:
     if chain is None:
         if method == "auto":
             return "generic"
-        raise NnxpError(f"method {method!r} covers nets of Affine, Sigmoid/Relu/Identity and "
+        raise NnxpError(f"method {method!r} covers nets of Affine, Sigmoid/Relu/Tanh/Identity and "
                         "SoftmaxWithLoss layers only; use method='generic' for this net")
     if method == "auto":
         return "jit" if backend.on_host and _numba_available() else "vectorized"

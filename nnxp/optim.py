@@ -5,6 +5,10 @@
 after its first update, the array it made before, updated in place where the library allows.
 State (v, h, m) is kept per key, created on the first update with the parameter's namespace,
 dtype and device; hyperparameters are Python floats, so a float32 net stays float32.
+
+A parameter may also be a plain Python number, as in the book's chapter-6
+``optimizer_compare_naive.py`` (``params = {"x": -7.0, "y": 2.0}`` with gradients of floats),
+or a 0-d array: every optimizer applies the same formulas to it, its state kept as floats.
 """
 
 from __future__ import annotations
@@ -41,8 +45,26 @@ def _fraction(name: str, value: float) -> float:
     return value
 
 
+def _is_number(x: Any) -> bool:
+    """Whether x is a plain Python number (int or float) rather than an array; NumPy's
+    scalars (which have a shape) count as arrays."""
+    if isinstance(x, numbers.Real) and not isinstance(x, bool) and not hasattr(x, "shape"):
+        return True
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return False
+    raise NnxpError(f"an optimizer updates arrays or numbers, got {type(x).__name__} "
+                    f"{x!r:.40}; pass arrays (or floats) in params and grads")
+
+
+def _sqrt(x: Any) -> Any:
+    """The square root of a number or, elementwise, of an array."""
+    return math.sqrt(x) if _is_number(x) else array_namespace(x).sqrt(x)
+
+
 def _zeros_like(x: Any) -> Any:
-    """Zeros with x's shape, dtype and device."""
+    """Zeros with x's shape, dtype and device (0.0 for a Python number)."""
+    if _is_number(x):
+        return 0.0
     xp = array_namespace(x)
     return xp.zeros(tuple(x.shape), dtype=x.dtype, device=device(x))
 
@@ -81,7 +103,7 @@ class SGD(Optimizer):
         owned = self._owned
         for key in params:
             p = params[key]
-            if owned.get(key) is p:
+            if not _is_number(p) and owned.get(key) is p:
                 params[key] = owned[key] = subtract_scaled(p, grads[key], self.lr)
             else:
                 params[key] = owned[key] = p - self.lr * grads[key]
@@ -128,11 +150,10 @@ class AdaGrad(Optimizer):
 
     def update(self, params: Any, grads: dict[str, Any]) -> None:
         for key in params:
-            xp = array_namespace(params[key])
             g = grads[key]
             h = self._state(self.h, key, params[key]) + g * g
             self.h[key] = h
-            params[key] = params[key] - self.lr * g / (xp.sqrt(h) + 1e-7)
+            params[key] = params[key] - self.lr * g / (_sqrt(h) + 1e-7)
 
 
 class RMSprop(Optimizer):
@@ -146,11 +167,10 @@ class RMSprop(Optimizer):
     def update(self, params: Any, grads: dict[str, Any]) -> None:
         rho = self.decay_rate
         for key in params:
-            xp = array_namespace(params[key])
             g = grads[key]
             h = rho * self._state(self.h, key, params[key]) + (1.0 - rho) * (g * g)
             self.h[key] = h
-            params[key] = params[key] - self.lr * g / (xp.sqrt(h) + 1e-7)
+            params[key] = params[key] - self.lr * g / (_sqrt(h) + 1e-7)
 
 
 class Adam(Optimizer):
@@ -175,6 +195,12 @@ class Adam(Optimizer):
         lr_t = self.lr * math.sqrt(1.0 - b2**self.iter) / (1.0 - b1**self.iter)
         for key in params:
             p = params[key]
+            if _is_number(p):
+                g = grads[key]
+                m = self.m[key] = self.m.get(key, 0.0) + (1.0 - b1) * (g - self.m.get(key, 0.0))
+                v = self.v[key] = self.v.get(key, 0.0) + (1.0 - b2) * (g * g - self.v.get(key, 0.0))
+                params[key] = p - lr_t * m / (math.sqrt(v) + 1e-7)
+                continue
             if self._owned.get(key) is not p:
                 p = array_namespace(p).asarray(p, copy=True)
             m = self._state(self.m, key, p)

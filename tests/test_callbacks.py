@@ -91,11 +91,11 @@ def test_a_callback_sees_each_hook_in_order(backend):
     trainer.train()
     assert recorder.trainers == {id(trainer)}
     assert recorder.calls == [
-        ("train_begin", 0),
+        ("train_begin", 0), ("epoch_end", 0, 0),
         ("epoch_begin", 1, 10), *_steps(1, 10), ("flush", 10, 1, 1),
-        ("epoch_steps_end", 1, 0), ("epoch_end", 1, 10),
+        ("epoch_steps_end", 1, 1), ("epoch_end", 1, 10),
         ("epoch_begin", 2, 10), *_steps(11, 20), ("flush", 10, 11, 2),
-        ("epoch_steps_end", 2, 1), ("epoch_end", 2, 20),
+        ("epoch_steps_end", 2, 2), ("epoch_end", 2, 20),
         ("train_end", 20),
     ]
 
@@ -110,7 +110,7 @@ def test_a_flush_inside_a_step_comes_before_that_steps_end(backend):
     at = calls.index(("flush", FLUSH_EVERY, 1, 1))
     assert calls[at - 1] == ("step_end", FLUSH_EVERY - 1, 0)
     assert calls[at + 1] == ("step_end", FLUSH_EVERY, FLUSH_EVERY)
-    assert calls[-4:] == [("flush", 7, FLUSH_EVERY + 1, 1), ("epoch_steps_end", 1, 0),
+    assert calls[-4:] == [("flush", 7, FLUSH_EVERY + 1, 1), ("epoch_steps_end", 1, 1),
                           ("epoch_end", 1, steps), ("train_end", steps)]
 
 
@@ -142,8 +142,8 @@ def test_the_divergence_guard_stops_at_the_step_of_the_first_bad_loss(backend):
     with pytest.raises(TrainingDiverged, match=r"loss is nan at step 24 \(epoch 3\); lower"):
         trainer.train()
     assert trainer.train_loss_list and len(trainer.train_loss_list) == 23
-    assert [c for c in recorder.calls if c[0] == "epoch_end"] == [("epoch_end", 1, 10),
-                                                                 ("epoch_end", 2, 20)]
+    assert [c for c in recorder.calls if c[0] == "epoch_end"] == [
+        ("epoch_end", 0, 0), ("epoch_end", 1, 10), ("epoch_end", 2, 20)]
     assert ("flush", 10, 21, 3) not in recorder.calls  # the guard runs first and stops
     assert recorder.calls[-1] == ("error", "TrainingDiverged")
 
@@ -169,7 +169,9 @@ def test_each_built_in_callback_writes_its_file(backend, tmp_path):
 
     class ReadBack(Callback):
         def on_epoch_end(self, trainer, record):
-            if trainer.current_iter < trainer.max_iter:
+            if record["epoch"] == 0:  # the untrained net is not saved
+                assert not paths["m.npz"].exists()
+            elif trainer.current_iter < trainer.max_iter:
                 saved.append(read_model_file(paths["m.npz"])[1]["training"]["result"]["epochs"])
 
     lines = io.StringIO()
@@ -186,7 +188,9 @@ def test_each_built_in_callback_writes_its_file(backend, tmp_path):
     assert records == trainer.records
     assert paths["m.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = lines.getvalue().splitlines()
-    assert len(text) == 3 and text[2].startswith("epoch 3/3  step 30  loss ")
+    assert len(text) == 4 and text[3].startswith("epoch 3/3  step 30  loss ")
+    assert text[0].startswith("epoch 0/3  step 0  loss      -  train acc ")
+    assert [r["epoch"] for r in records] == [0, 1, 2, 3] and records[0]["train_loss"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(paths)
 
 

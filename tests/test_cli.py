@@ -62,14 +62,16 @@ def test_train_writes_model_metrics_and_plot(fake_data, capsys, _isolated):
     lines = out.splitlines()
     assert lines[0].startswith("training two-layer 64-50-10 relu on mnist-5k (500 train, 200 test)")
     epochs = [line for line in lines if line.startswith("epoch ")]
-    assert len(epochs) == 10 and epochs[0].startswith("epoch  1/10  step 10  loss ")
+    assert len(epochs) == 11 and epochs[1].startswith("epoch  1/10  step 10  loss ")
+    assert epochs[0].startswith("epoch  0/10  step 0  loss      -  train acc ")
     final = next(line for line in lines if line.startswith("final: test acc "))
     assert "after 100 iterations (10 epochs) on mnist-5k" in final
     assert any(line.startswith("time: ") and "ms per iteration" in line for line in lines)
     assert "model: m.npz (score it: nnxp eval --weights m.npz)" in lines
     assert "metrics: m.jsonl" in lines and "plot: m.png" in lines
     records = [json.loads(line) for line in (_isolated / "m.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records] == list(range(1, 11))
+    assert [r["epoch"] for r in records] == list(range(0, 11))
+    assert records[0]["step"] == 0 and records[0]["train_loss"] is None
     assert {"epoch", "step", "train_loss", "train_acc", "test_acc", "seconds"} <= set(records[0])
     assert records[-1]["step"] == 100 and records[-1]["test_acc"] >= 0.9
     arrays, meta = read_model_file(_isolated / "m.npz")

@@ -16,6 +16,8 @@ from nnxp.functions import (
     sigmoid,
     softmax,
     step_function,
+    tanh,
+    tanh_grad,
 )
 from tests.helpers import assert_close
 
@@ -73,6 +75,19 @@ def test_activations(backend):
     assert_close(relu(xa), np.maximum(x, 0), backend)
     assert_close(sigmoid(xa), 1 / (1 + np.exp(-x)), backend, rtol=1e-15)
     assert identity_function(xa) is xa
+
+
+def test_tanh_and_its_gradient(backend):
+    x = np.array([-30.0, -2.0, -0.5, 0.0, 0.5, 2.0, 30.0])
+    xa = arr(backend, x)
+    # tanh(0.5) = 0.46211715726000974, tanh(2) = 0.9640275800758169 (math.tanh)
+    assert_close(tanh(xa), [-1.0, -0.9640275800758169, -0.46211715726000974, 0.0,
+                            0.46211715726000974, 0.9640275800758169, 1.0], backend, rtol=1e-15)
+    slope = [(math.tanh(v + 1e-6) - math.tanh(v - 1e-6)) / 2e-6 for v in x]
+    assert_close(tanh_grad(xa), slope, backend, rtol=1e-8, atol=1e-12)
+    assert_close(tanh_grad(xa), 1.0 - np.tanh(x) ** 2, backend, rtol=1e-15)
+    x32 = arr(backend, x, dtype="float32")
+    assert tanh(x32).dtype == tanh_grad(x32).dtype == backend.xp.float32
 
 
 def test_sigmoid_large_inputs_no_overflow(backend):

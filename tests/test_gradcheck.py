@@ -71,6 +71,14 @@ def test_cli_multi_layer_relu_with_weight_decay(capsys):
 
 
 @pytest.mark.host
+def test_cli_tanh_nets_pass(capsys):
+    for model in ("two-layer", "multi-layer"):
+        assert main(["gradcheck", *SMALL, "--model", model, "--activation", "tanh"]) == 0
+        out = capsys.readouterr().out
+        assert "tanh" in out.splitlines()[0] and "parameters pass" in out
+
+
+@pytest.mark.host
 def test_cli_exits_1_when_a_parameter_fails(capsys):
     assert main(["gradcheck", *SMALL, "--hidden", "5", "--atol", "0", "--rtol", "0"]) == 1
     assert "FAIL" in capsys.readouterr().out

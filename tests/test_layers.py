@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnxp.gradient import numerical_gradient
-from nnxp.layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss
+from nnxp.layers import AddLayer, Affine, MulLayer, Relu, Sigmoid, SoftmaxWithLoss, Tanh
 from tests.helpers import assert_close
 
 
@@ -97,7 +97,8 @@ def test_layer_backward_matches_numerical_gradient(backend, shape, seed):
     b = backend.asarray(rng.standard_normal(m))
     x = backend.asarray(x_host)
 
-    for layer, upstream in ((Sigmoid(), dout_act), (Relu(), dout_act), (Affine(W, b), dout)):
+    for layer, upstream in ((Sigmoid(), dout_act), (Relu(), dout_act), (Tanh(), dout_act),
+                            (Affine(W, b), dout)):
         layer.forward(x)
         dx = layer.backward(upstream)
         expected = numerical_gradient(lambda a, L=layer, u=upstream: xp.sum(u * L.forward(a)), x)

@@ -84,10 +84,10 @@ def test_extend_without_extras_draws_multilayernets_weights():
         np.testing.assert_array_equal(extend.params[key], plain.params[key])
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 def test_two_layer_net_reads_like_the_book(activation):
     net = TwoLayerNet(6, 4, 3, activation=activation, seed=0)
-    name = {"relu": "Relu1", "sigmoid": "Sigmoid1"}[activation]
+    name = {"relu": "Relu1", "sigmoid": "Sigmoid1", "tanh": "Tanh1"}[activation]
     assert list(net.layers) == ["Affine1", name, "Affine2"]
     assert net.lastLayer is net.last_layer
     assert net.layers["Affine1"].W is net.params["W1"]
@@ -118,7 +118,9 @@ def test_options_become_configs():
     assert describe(conv) == "1x28x28 images, hidden 100"
     two = _train_config("--init", "xavier", "--activation", "sigmoid", input_shape=(784,))
     assert two["weight_init_std"] == "xavier" and describe(two) == "784-50-10 sigmoid"
-    for each in (config, conv, two):
+    tanh = _train_config("--model", "multi-layer", "--activation", "tanh", input_shape=(784,))
+    assert tanh["weight_init_std"] == "xavier" and describe(tanh) == "784-50-10 tanh"
+    for each in (config, conv, two, tanh):
         build(each, seed=0)
 
 
@@ -140,3 +142,20 @@ def test_a_registered_model_is_built():
         assert type(build({**SMALL["two-layer"], "model": "tiny"})) is Tiny
     finally:
         del registry._CLASSES["tiny"]
+
+
+def test_the_books_spelling_dropout_ration_is_dropout_ratio():
+    from nnxp.models.multi_layer import MultiLayerNetExtend
+
+    net = MultiLayerNetExtend(6, [5, 4], 3, use_dropout=True, dropout_ration=0.2, seed=0)
+    assert net.dropout_ratio == 0.2 and net.config["dropout_ratio"] == 0.2
+    assert [layer.dropout_ratio for layer in net.layers if hasattr(layer, "keep_mask")] == [0.2] * 2
+    assert MultiLayerNetExtend(6, [4], 3, "relu", "relu", 0, True, 0.3).dropout_ratio == 0.3
+    assert build({**SMALL["multi-layer-extend"], "dropout_ratio": 0.5,
+                  "dropout_ration": 0.1}).dropout_ratio == 0.1
+    deep = build({**SMALL["deep-conv"], "dropout_ration": 0.3}, seed=0)
+    assert deep.config["dropout_ratio"] == 0.3 and deep.layers[-1].dropout_ratio == 0.3
+    with pytest.raises(NnxpError, match="dropout_ratio 0.4 and dropout_ration 0.2 .* both given"):
+        MultiLayerNetExtend(6, [4], 3, dropout_ratio=0.4, dropout_ration=0.2)
+    with pytest.raises(NnxpError, match="dropout_ration must be a number in"):
+        MultiLayerNetExtend(6, [4], 3, dropout_ration=1.0)

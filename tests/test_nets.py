@@ -114,8 +114,8 @@ def test_rebuild_from_config():
 def test_bad_configs_say_what_is_wrong():
     with pytest.raises(NnxpError, match="unknown model 'cnn'"):
         build({"model": "cnn"})
-    with pytest.raises(NnxpError, match="unknown activation 'tanh'"):
-        TwoLayerNet(2, 2, 2, activation="tanh")
+    with pytest.raises(NnxpError, match="unknown activation 'gelu'"):
+        TwoLayerNet(2, 2, 2, activation="gelu")
     with pytest.raises(NnxpError, match="weight_init_std"):
         MultiLayerNet(2, [2], 2, weight_init_std="uniform")
     with pytest.raises(NnxpError, match="bad config"):

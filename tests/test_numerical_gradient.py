@@ -1,6 +1,6 @@
 """One numerical gradient by every path: each agrees with the generic loop (float64, h = 1e-4)
 to 1e-9 and with backprop to 1e-7, on random small nets of both activations and several
-depths. References are computed on NumPy nets built from the same seed."""
+depths (sigmoid, relu, tanh, identity). References are computed on NumPy nets built from the same seed."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ CASES = [
     ("sigmoid", [3, 4, 3]),
     ("relu", [3, 4, 3]),
     ("identity", [4, 3]),
+    ("tanh", [5]),
+    ("tanh", [4, 3]),
+    ("tanh", [3, 4, 3]),
 ]
 IDS = [f"{a}-{'-'.join(map(str, h))}" for a, h in CASES]
 
@@ -218,7 +221,7 @@ def test_large_weights_take_the_general_kernel_and_agree():
     d=st.integers(1, 6),
     classes=st.integers(2, 4),
     n=st.integers(1, 5),
-    activation=st.sampled_from(["sigmoid", "relu", "identity"]),
+    activation=st.sampled_from(["sigmoid", "relu", "tanh", "identity"]),
     seed=st.integers(0, 2**16),
     labels=st.sampled_from(["integer", "one-hot", "soft"]),
 )

@@ -248,3 +248,71 @@ def test_sgd_updates_its_own_array_in_place_after_the_first_step(backend) -> Non
     opt.update(params, {k: backend.asarray(v, dtype="float64") for k, v in grads[0].items()})
     assert params["W1"] is not replaced
     assert_close(replaced, np.ones((3, 4)), backend, rtol=0)
+
+
+# -- Python numbers and 0-d arrays, as the book's optimizer_compare_naive.py updates them ----
+
+def _df(x, y):
+    """The gradient of the book's f(x, y) = x**2 / 20 + y**2."""
+    return x / 10.0, 2.0 * y
+
+
+# Two steps from (-7, 2), worked by hand from the book's formulas (eps = 1e-7):
+HAND = {
+    # x -= lr g: g = (-0.7, 4) -> (-6.335, -1.8); g = (-0.6335, -3.6) -> (-5.733175, 1.62)
+    "sgd": ({"lr": 0.95}, [(-6.335, -1.8), (-5.733175, 1.62)]),
+    # v = 0.9 v - 0.1 g: v = (0.07, -0.4) -> (-6.93, 1.6); g = (-0.693, 3.2),
+    # v = (0.063 + 0.0693, -0.36 - 0.32) = (0.1323, -0.68) -> (-6.7977, 0.92)
+    "momentum": ({"lr": 0.1}, [(-6.93, 1.6), (-6.7977, 0.92)]),
+    # v = 0.9 v - 0.1 g; p += 0.81 v - 0.19 g: (-7 + 0.0567 + 0.133, 2 - 0.324 - 0.76);
+    # g = (-0.68103, 1.832), v = (0.131103, -0.5432):
+    # (-6.8103 + 0.10619343 + 0.1293957, 0.916 - 0.439992 - 0.34808)
+    "nesterov": ({"lr": 0.1}, [(-6.8103, 0.916), (-6.57471087, 0.127928)]),
+    # h = g**2, p -= 1.5 g / (|g| + eps); g = (-0.55, 1), h = (0.7925, 17)
+    "adagrad": ({"lr": 1.5}, [(-7 + 1.05 / (0.7 + 1e-7), 2 - 6 / (4 + 1e-7)),
+                              (-5.5 + 0.825 / 0.7925**0.5, 0.5 - 1.5 / 17**0.5)]),
+    # h = 0.01 g**2, p -= 0.1 g / (0.1 |g| + eps) ~ 1 per coordinate; g = (-0.6, 2),
+    # h = (0.99 * 0.0049 + 0.0036, 0.99 * 0.16 + 0.04) = (0.008451, 0.1984)
+    "rmsprop": ({"lr": 0.1}, [(-7 + 0.07 / (0.07 + 1e-7), 2 - 0.4 / (0.4 + 1e-7)),
+                              (-6 + 0.06 / 0.008451**0.5, 1 - 0.2 / 0.1984**0.5)]),
+    # lr_t = 0.3 sqrt(0.001) / 0.1, m = 0.1 g, v = 0.001 g**2: a step of 0.3 (less eps);
+    # g = (-0.67, 3.4), m = 0.09 g1 + 0.1 g2 = (-0.13, 0.7), v = 0.000999 g1**2 + 0.001 g2**2
+    # = (0.00093841, 0.027544), lr_t = 0.3 sqrt(0.001999) / 0.19
+    "adam": ({"lr": 0.3}, [(-6.7, 1.7),
+                           (-6.7 + 0.3 * 0.001999**0.5 / 0.19 * 0.13 / 0.00093841**0.5,
+                            1.7 - 0.3 * 0.001999**0.5 / 0.19 * 0.7 / 0.027544**0.5)]),
+}
+
+
+@pytest.mark.parametrize("name", list(HAND))
+def test_python_floats_take_the_books_steps(name) -> None:
+    kwargs, steps = HAND[name]
+    optimizer = get_optimizer(name, **kwargs)
+    params = {"x": -7.0, "y": 2.0}
+    for x, y in steps:
+        gx, gy = _df(params["x"], params["y"])
+        optimizer.update(params, {"x": gx, "y": gy})
+        assert type(params["x"]) is float and type(params["y"]) is float
+        assert params["x"] == pytest.approx(x, rel=1e-6, abs=1e-9)
+        assert params["y"] == pytest.approx(y, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", list(HAND))
+def test_0d_arrays_take_the_same_steps_as_floats(backend, name) -> None:
+    kwargs, _ = HAND[name]
+    floats, arrays = get_optimizer(name, **kwargs), get_optimizer(name, **kwargs)
+    p = {"x": -7.0, "y": 2.0}
+    q = {key: backend.asarray(np.asarray(value)) for key, value in p.items()}
+    for _ in range(30):  # the book's 30 steps
+        floats.update(p, dict(zip("xy", _df(p["x"], p["y"]), strict=True)))
+        arrays.update(q, dict(zip("xy", _df(q["x"], q["y"]), strict=True)))
+        for key in p:
+            assert_close(q[key], p[key], backend, rtol=1e-13, atol=1e-15,
+                         dtype=backend.xp.float64)
+
+
+def test_a_parameter_that_is_no_number_is_one_line() -> None:
+    for name in OPTIMIZERS:
+        with pytest.raises(NnxpError, match="updates arrays or numbers, got str") as e:
+            get_optimizer(name).update({"x": "7"}, {"x": 1.0})
+        assert "\n" not in str(e.value)

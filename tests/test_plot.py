@@ -38,6 +38,8 @@ def fast_options(name, folder):
     if name == "filter-responses":
         return {"weights": model_file(folder / "m.npz"),
                 "image": png(folder / "i.png", np.random.default_rng(0).random((30, 40, 3)))}
+    if name == "overfit":
+        return {"epochs": 2}
     if name == "misclassified":
         return {"weights": model_file(folder / "m.npz"), "test_size": 150, "count": 12}
     return {}

@@ -33,14 +33,40 @@ def test_trains_to_high_accuracy(backend):
     trainer = _trainer(_net(backend), epochs=5)
     history = trainer.train()
     assert len(history["train_loss"]) == 5 * 10
-    assert len(history["train_acc"]) == len(history["test_acc"]) == 5
-    assert history["test_acc"][-1] >= 0.95
+    assert len(history["train_acc"]) == len(history["test_acc"]) == 5 + 1  # epoch 0 first
+    assert history["test_acc"][0] < 0.9 <= 0.95 <= history["test_acc"][-1]
     assert history["train_loss"][-1] < history["train_loss"][0]
     assert trainer.final["steps"] == 50 and trainer.final["epochs"] == 5
-    assert [r["epoch"] for r in history["epochs"]] == [1, 2, 3, 4, 5]
+    assert [r["epoch"] for r in history["epochs"]] == [0, 1, 2, 3, 4, 5]
+    assert [r["step"] for r in history["epochs"]] == [0, 10, 20, 30, 40, 50]
     assert {"epoch", "step", "train_loss", "train_acc", "test_acc", "seconds"} <= set(
         history["epochs"][0]
     )
+    assert history["epochs"][0]["train_loss"] is None
+    assert all(isinstance(r["train_loss"], float) for r in history["epochs"][1:])
+
+
+def test_epoch_0_scores_the_untrained_net_and_changes_no_step(backend):
+    """The evaluation before the first step (the book's Trainer scores the net at iteration
+    0) is the untrained net's accuracy, and training goes on exactly as without it."""
+    (x, t), (xt, tt) = blobs()
+    untrained = _net(backend)
+    trainer = _trainer(_net(backend), epochs=2)
+    history = trainer.train()
+    assert history["train_acc"][0] == pytest.approx(untrained.accuracy(x, t))
+    assert history["test_acc"][0] == pytest.approx(untrained.accuracy(xt, tt))
+    reference = _net(backend)
+    rng = np.random.Generator(np.random.PCG64(0))
+    for _ in range(2):
+        order = rng.permutation(400)
+        for i in range(10):
+            mask = order[i * 40:(i + 1) * 40]
+            grads = reference.gradient(x[mask], t[mask].astype(np.int64))
+            for key in reference.params:
+                reference.params[key] = reference.params[key] - 0.5 * grads[key]
+    for key in reference.params:
+        assert_close(trainer.network.params[key], backend.to_numpy(reference.params[key]),
+                     backend, rtol=1e-12, atol=1e-15)
 
 
 def test_data_moved_once_to_the_nets_device_and_dtype(backend):
@@ -62,7 +88,9 @@ def test_files_after_training(backend, tmp_path):
                        metrics_path=tmp_path / "m.jsonl", plot_path=tmp_path / "m.png")
     trainer.train()
     assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len((tmp_path / "m.jsonl").read_text().splitlines()) == 2
+    lines = (tmp_path / "m.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [0, 1, 2]
+    assert json.loads(lines[0])["train_loss"] is None
     meta = read_model_file(tmp_path / "m.npz")[1]
     assert meta["training"]["result"]["test_acc"] == trainer.final["test_acc"]
     assert meta["training"]["backend"] == backend.name
@@ -73,7 +101,7 @@ def test_iters_makes_a_partial_last_epoch(backend):
     history = trainer.train()
     assert trainer.iter_per_epoch == 10 and trainer.epochs == 3
     assert len(history["train_loss"]) == 25
-    assert [r["step"] for r in history["epochs"]] == [10, 20, 25]
+    assert [r["step"] for r in history["epochs"]] == [0, 10, 20, 25]
 
 
 def test_same_seed_same_weights_and_loss_curve_as_numpy(backend):
@@ -177,7 +205,7 @@ def test_nan_stops_naming_the_step_and_keeps_the_last_good_model(backend, tmp_pa
     arrays, meta = read_model_file(model)
     assert all(np.isfinite(a).all() for a in arrays.values())
     assert meta["training"]["result"]["epochs"] == 2
-    assert [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()] == [1, 2]
+    assert [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()] == [0, 1, 2]
     assert len(trainer.train_loss_list) == 23
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.jsonl", "model.npz"]
 
@@ -212,12 +240,67 @@ def test_bad_settings_are_one_line_errors(backend):
 def test_verbose_prints_one_line_per_epoch(backend, capsys):
     _trainer(_net(backend), epochs=2, verbose=True, progress=False).train()
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("epoch 1/2  step 10  loss ")
-    assert "test acc" in lines[1]
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 0/2  step 0  loss      -  train acc ")
+    assert lines[1].startswith("epoch 1/2  step 10  loss ")
+    assert "test acc" in lines[2]
 
 
 @pytest.mark.host
 def test_confusion_matrix_counts_true_rows_predicted_columns():
     m = confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], 3)
     np.testing.assert_array_equal(m, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+
+
+@pytest.mark.host
+def test_the_history_plot_starts_at_epoch_0(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    import nnxp.plot.book as book
+
+    figures = []
+    monkeypatch.setattr(book, "save_figure", lambda fig, path: figures.append(fig) or path)
+    history = {"train_acc": [0.1, 0.8, 0.9], "test_acc": [0.1, 0.7, 0.85],
+               "train_loss": [2.3, 1.0, 0.5, 0.3], "epochs": [{"epoch": e} for e in range(3)]}
+    book.plot_history(history, tmp_path / "h.png")
+    assert list(figures[0].axes[0].lines[0].get_xdata()) == [0, 1, 2]
+    book.plot_history({**history, "epochs": []}, tmp_path / "h.png")  # lists alone: from 1
+    assert list(figures[1].axes[0].lines[0].get_xdata()) == [1, 2, 3]
+
+
+class _Pools:
+    """Writes down the BLAS/OpenMP thread counts each epoch of training sees."""
+
+    def __init__(self):
+        self.seen: list[set[int]] = []
+
+    def on_epoch_end(self, trainer, record):
+        import threadpoolctl
+
+        self.seen.append({pool["num_threads"] for pool in threadpoolctl.threadpool_info()})
+
+
+@pytest.mark.host
+def test_the_trainer_trains_on_one_blas_thread_unless_told(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    outside = {pool["num_threads"] for pool in threadpoolctl.threadpool_info()}
+    pools = _Pools()
+    trainer = _trainer(_net("numpy"), callbacks=[pools])
+    assert trainer.threads == 1 and trainer.settings()["threads"] == 1
+    trainer.train()
+    assert pools.seen and all(seen <= {1} for seen in pools.seen)
+    assert {pool["num_threads"] for pool in threadpoolctl.threadpool_info()} == outside
+    with threadpoolctl.threadpool_limits(limits=2):
+        own = {pool["num_threads"] for pool in threadpoolctl.threadpool_info()}
+        pools = _Pools()
+        _trainer(_net("numpy"), callbacks=[pools], threads=0).train()
+        assert all(seen == own for seen in pools.seen)  # 0: left as the libraries have them
+        pools = _Pools()
+        _trainer(_net("numpy"), callbacks=[pools], threads=3).train()
+        assert all(seen <= {3} for seen in pools.seen)
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("threads", [-1, 1.5, True, "2", None])
+def test_bad_thread_counts_are_one_line(threads):
+    with pytest.raises(NnxpError, match=r"threads must be an integer >= 0 \(0: the libraries'"):
+        _trainer(_net("numpy"), threads=threads)

@@ -1,6 +1,6 @@
 """The ``nnxp`` command line: every subcommand prints errors as one line and exits 2.
 
-One module per subcommand (info, train, eval, convert, plot, gradcheck), each with
+One module per subcommand (info, train, eval, convert, plot, gradcheck, search), each with
 ``add_parser(subparsers)`` and ``run(args)``; heavy modules (datasets, training, matplotlib)
 are imported inside ``run`` so ``nnxp --help`` stays fast.
 """
@@ -11,14 +11,14 @@ import argparse
 import os
 import sys
 
-from nnxp.cli import convert, gradcheck, info, plot, train
+from nnxp.cli import convert, gradcheck, info, plot, search, train
 from nnxp.cli import eval as evaluate
 from nnxp.cli.common import THREADS_HELP, Parser, limit_threads
 from nnxp.errors import NnxpError
 
 __all__ = ["THREADS_HELP", "build_parser", "limit_threads", "main"]
 
-SUBCOMMANDS = (info, train, evaluate, convert, plot, gradcheck)
+SUBCOMMANDS = (info, train, evaluate, convert, plot, gradcheck, search)
 """The subcommands' modules, in the order ``nnxp --help`` lists them."""
 
 

@@ -53,18 +53,11 @@ def open_backend(name: str, device: str | None, dtype: str) -> Any:
 
 
 def limit_threads(n: int) -> contextlib.AbstractContextManager[Any]:
-    """Limit the CPU thread pools (BLAS, OpenMP) to ``n`` threads; 0 leaves them alone.
+    """Limit the CPU thread pools (BLAS, OpenMP) to ``n`` threads; 0 leaves them alone
+    (:func:`nnxp.threads.limit_threads`, which the Trainer uses too)."""
+    from nnxp.threads import limit_threads
 
-    The book's nets multiply small matrices: on a 2-core machine shared with other work, two
-    BLAS threads waiting on each other made each iteration 3 to 15 times slower than one.
-    """
-    if n == 0:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n)
+    return limit_threads(n)
 
 
 def plural(n: int, word: str) -> str:

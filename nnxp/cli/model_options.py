@@ -138,7 +138,7 @@ COMMANDS: dict[str, Command] = {
         "dropout), simple-conv (chapter 7), deep-conv (chapter 8)"),
     "gradcheck": Command((
         Option("--activation", ("activation",), {
-            "choices": ["sigmoid", "relu", "identity"], "default": None,
+            "choices": list(ACTIVATIONS), "default": None,
             "help": "hidden activation of the fully connected nets (default: sigmoid)"},
             "--activation (the conv nets use relu)"),
         Option("--input-size", ("input_size",), {

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import io
+import json
 import math
 import time
 from typing import Any
@@ -20,7 +22,6 @@ from nnxp.cli.common import (
     THREADS_HELP,
     data_inputs,
     flag,
-    limit_threads,
     load_data,
     open_backend,
     plural,
@@ -35,6 +36,7 @@ from nnxp.cli.model_options import (
 from nnxp.errors import NnxpError
 from nnxp.models.options import takes_images
 from nnxp.optim import OPTIMIZERS
+from nnxp.train.callbacks import Checkpoint, EpochLog, HistoryPlot, MetricsLog, ProgressBar
 
 
 def _optimizer_options() -> dict[str, tuple[tuple[str, ...], float]]:
@@ -76,6 +78,33 @@ def _optimizer_param(args: argparse.Namespace) -> dict[str, float]:
     return param
 
 
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1 (the --validation share)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1 (exclusive)")
+    return value
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser, train_size: int | None = None,
+                            validation: float | None = None, test_size: bool = True) -> None:
+    """--train-size, --test-size (when ``test_size``) and --validation, with these defaults."""
+    given = f" (default: {train_size})" if train_size else " (default: all)"
+    parser.add_argument("--train-size", type=positive_int, default=train_size, metavar="N",
+                        help=f"train on the first N training samples{given}; the book takes "
+                        "300 to make a net overfit")
+    if test_size:
+        parser.add_argument("--test-size", type=positive_int, metavar="N",
+                            help="evaluate on the first N test samples (default: all)")
+    held = f" (default: {validation:g}, the book's)" if validation else ""
+    parser.add_argument("--validation", type=fraction, default=validation, metavar="FRACTION",
+                        help="hold out this share of the training samples, shuffled with --seed,"
+                        f" and evaluate on it instead of the test set{held}")
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``nnxp train`` to the subparsers."""
     train = subparsers.add_parser(
@@ -89,6 +118,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help="auto (default): MNIST if it can be found or fetched, else the "
                        "5,000-image offline subset; mnist; mnist-5k")
     train.add_argument("--data-dir", help="a folder holding the four MNIST .gz files")
+    add_selection_arguments(train)
     add_model_arguments(train, "train")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=positive_int, help="passes over the training set")
@@ -120,6 +150,71 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return train
 
 
+def _as_validation(record: dict[str, Any]) -> dict[str, Any]:
+    """A record or result whose evaluation set is the validation split: test_acc -> val_acc."""
+    return {("val_acc" if key == "test_acc" else key): value for key, value in record.items()}
+
+
+class ValidationLog(EpochLog):
+    """EpochLog's line, with "val acc" where the Trainer's second set is the validation split."""
+
+    def on_epoch_end(self, trainer: Any, record: dict[str, Any]) -> None:
+        line = io.StringIO()
+        EpochLog(line).on_epoch_end(trainer, record)
+        print(line.getvalue().replace(" test acc ", " val acc "), end="", flush=True)
+
+
+class ValidationMetrics(MetricsLog):
+    """MetricsLog's JSON lines, each with ``val_acc`` in place of ``test_acc``."""
+
+    def on_epoch_end(self, trainer: Any, record: dict[str, Any]) -> None:
+        from nnxp.files import atomic_write_text
+
+        if record["epoch"] == 0:
+            return  # written with epoch 1's line, as MetricsLog does
+        text = "".join(json.dumps(_as_validation(r)) + "\n" for r in trainer.records)
+        atomic_write_text(self.path, text, "metrics")
+
+
+class ValidationCheckpoint(Checkpoint):
+    """Checkpoint's model file, its result naming the validation accuracy ``val_acc``."""
+
+    def save(self, trainer: Any) -> None:
+        from nnxp.io import save_model
+
+        last = trainer.records[-1]
+        result = trainer.final or {"steps": trainer.current_iter, "epochs": trainer.current_epoch,
+                                   **{k: last[k] for k in ("train_acc", "test_acc", "train_loss")}}
+        info = {**self.info, "training": {**trainer.settings(), "result": _as_validation(result)}}
+        save_model(self.path, trainer.network, info)
+        self.saved_epoch = trainer.current_epoch
+
+
+class ValidationPlot(HistoryPlot):
+    """HistoryPlot's figure, the second curve labelled "val acc"."""
+
+    def on_train_end(self, trainer: Any) -> None:
+        from nnxp.plot import plot_history
+
+        plot_history(trainer.history, self.path, test_label="val acc")
+
+
+def _outputs(args: argparse.Namespace, save_info: dict[str, Any]) -> dict[str, Any]:
+    """The Trainer's keywords for progress, epoch lines and files: its own callbacks, or with
+    --validation the same ones naming the evaluation set the validation split."""
+    if args.validation is None:
+        return {"verbose": not args.quiet, "save_path": args.save, "save_info": save_info,
+                "metrics_path": args.metrics, "plot_path": args.plot}
+    callbacks: list[Any] = [] if args.quiet else [ProgressBar(), ValidationLog()]
+    if args.save:
+        callbacks.append(ValidationCheckpoint(args.save, save_info))
+    if args.metrics:
+        callbacks.append(ValidationMetrics(args.metrics))
+    if args.plot:
+        callbacks.append(ValidationPlot(args.plot))
+    return {"verbose": False, "callbacks": callbacks}
+
+
 def _network(args: argparse.Namespace, backend: Any, input_shape: tuple[int, ...]) -> Any:
     """The net the options describe for inputs of ``input_shape`` (one sample) and the ten
     digits, on ``backend``, initialised from --seed."""
@@ -129,8 +224,27 @@ def _network(args: argparse.Namespace, backend: Any, input_shape: tuple[int, ...
     return build(config, backend=backend, dtype=args.dtype, seed=args.seed)
 
 
+_EVALUATED = {"test": "test", "val": "validation"}
+
+
+def _dataset_info(args: argparse.Namespace, dataset: str, images: bool, x_train: Any,
+                  x_test: Any) -> dict[str, Any]:
+    """The model file's record of the data: name, format, sizes and how they were chosen."""
+    info = {"name": dataset, "normalize": True, "flatten": not images,
+            "train_size": int(x_train.shape[0])}
+    if args.train_size is not None:
+        info["train_subset"] = f"the first {args.train_size} training samples"
+    if args.validation is None:
+        info["test_size"] = int(x_test.shape[0])
+    else:
+        info["validation"] = {"fraction": args.validation, "size": int(x_test.shape[0]),
+                              "seed": args.seed}
+    return info
+
+
 def run(args: argparse.Namespace) -> int:
     """Train a net on MNIST as the book's chapter 4-8 scripts do, and report how it went."""
+    from nnxp.datasets.split import check_selection, select_splits
     from nnxp.files import distinct_outputs
 
     started = time.perf_counter()
@@ -148,10 +262,14 @@ def run(args: argparse.Namespace) -> int:
         require_matplotlib()
     images = takes_images(args.model)
     _network(args, backend, MNIST_IMAGE)  # bad architecture options fail here, before the data
+    selection = {"train_size": args.train_size, "test_size": args.test_size,
+                 "validation": args.validation}
+    check_selection(**selection, batch_size=args.batch_size)
 
-    ((x_train, t_train), (x_test, t_test)), dataset = load_data(
-        args.dataset, args.data_dir, args.quiet, flatten=not images
-    )
+    splits, dataset = load_data(args.dataset, args.data_dir, args.quiet, flatten=not images)
+    (x_train, t_train), (x_test, t_test) = select_splits(
+        splits, **selection, seed=args.seed, batch_size=args.batch_size, dataset=dataset)
+    evaluated = "test" if args.validation is None else "val"
     loading = time.perf_counter() - started
     net = _network(args, backend, tuple(int(n) for n in x_train.shape[1:]))
     from nnxp.train import Trainer
@@ -160,30 +278,28 @@ def run(args: argparse.Namespace) -> int:
         net, x_train, t_train, x_test, t_test,
         epochs=args.epochs or 1, mini_batch_size=args.batch_size, optimizer=args.optimizer,
         optimizer_param=optimizer_param, evaluate_sample_num_per_epoch=args.eval_samples,
-        verbose=not args.quiet, iters=None if args.epochs else args.iters,
+        iters=None if args.epochs else args.iters,
         sampling=args.sampling, gradient=args.gradient, seed=args.seed,
         eval_batch_size=EVAL_BATCH_IMAGES if images else 10_000,
-        save_path=args.save, metrics_path=args.metrics, plot_path=args.plot,
-        save_info={"dataset": {"name": dataset, "normalize": True, "flatten": not images,
-                               "train_size": int(x_train.shape[0]),
-                               "test_size": int(x_test.shape[0])}},
+        threads=args.threads,
+        **_outputs(args, {"dataset": _dataset_info(args, dataset, images, x_train, x_test)}),
     )
     be = net.backend
     hyper = "".join(f", {key} {value:g}" for key, value in optimizer_param.items() if key != "lr")
     if not args.quiet:
         print(
             f"training {args.model} {describe(net.config)} on {dataset} "
-            f"({trainer.train_size} train, {int(x_test.shape[0])} test) with {where(be)} "
+            f"({trainer.train_size} train, {int(x_test.shape[0])} {_EVALUATED[evaluated]}) "
+            f"with {where(be)} "
             f"{args.dtype}: {args.optimizer} lr {args.lr:g}{hyper}, batch {args.batch_size}, "
             f"{plural(trainer.max_iter, 'iteration')} ({plural(trainer.epochs, 'epoch')}), "
             f"seed {args.seed}",
             flush=True,
         )
-    with limit_threads(args.threads):
-        trainer.train()
+    trainer.train()  # on --threads threads
     final = trainer.final
     print(
-        f"final: test acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "
+        f"final: {evaluated} acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "
         f"loss {final['train_loss']:.4f} after {plural(final['steps'], 'iteration')} "
         f"({plural(final['epochs'], 'epoch')}) on {dataset}"
     )

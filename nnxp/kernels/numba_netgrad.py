@@ -43,6 +43,7 @@ from nnxp.kernels.numba_netgrad_loops import (
     ACTIVATION_CODES,
     RELU,
     SIGMOID,
+    TANH,
     _general_parallel,
     _general_serial,
     _last_parallel,
@@ -58,6 +59,8 @@ def _activate_array(code: int, a: np.ndarray) -> np.ndarray:
         return sigmoid(a)
     if code == RELU:
         return np.where(a <= 0, 0.0, a)
+    if code == TANH:
+        return np.tanh(a)
     return a
 
 

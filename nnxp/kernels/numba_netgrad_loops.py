@@ -15,14 +15,14 @@ from numba import prange
 LOG_GUARD = 1e-300
 """Added to probabilities inside logs: 0 for any that does not underflow."""
 
-IDENTITY, SIGMOID, RELU = 0, 1, 2
-ACTIVATION_CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "relu": RELU}
+IDENTITY, SIGMOID, RELU, TANH = 0, 1, 2, 3
+ACTIVATION_CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "relu": RELU, "tanh": TANH}
 
 _SMALL = 2.0**-9
 """Below this |u|, expm1(u) is its Taylor polynomial of degree 6 (error < 1e-20 relative)."""
 
-_SLOPE = {IDENTITY: 1.0, SIGMOID: 0.26, RELU: 1.0}
-"""Bounds on |act(a + d) - act(a)| / |d| (sigmoid: 1/4, with room for rounding)."""
+_SLOPE = {IDENTITY: 1.0, SIGMOID: 0.26, RELU: 1.0, TANH: 1.01}
+"""Bounds on |act(a + d) - act(a)| / |d| (sigmoid: 1/4, tanh: 1, with room for rounding)."""
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -33,6 +33,8 @@ def _activate(code: int, v: float) -> float:
         return 1.0 / (1.0 + e) if v >= 0.0 else e / (1.0 + e)
     if code == RELU:
         return 0.0 if v <= 0.0 else v
+    if code == TANH:
+        return math.tanh(v)
     return v
 
 
@@ -228,7 +230,8 @@ def _rank1_row(i, out, h, code, X, A, Z, Zc, W, b, WnT, E, S, t_ptr, t_idx, t_va
     Wn) into out[i, :]: W[i, :], or b for i = d_in.
 
     A weight W[i, j] moves unit j of sample n by dz, a rank-1 change dz * Wn[j, :] of its
-    logits. dz comes from the cached activation (sigmoid: from s = Z and 1 - s = Zc), the
+    logits. dz comes from the cached activation (sigmoid: from s = Z and 1 - s = Zc; tanh:
+    a difference of tangents written as one quotient, without cancellation), the
     new sum of exponentials S + D from the cached ones, and the loss difference
     log(p- / p+) from one ratio num / den written without cancellation.
     Every inner loop runs over the units j with two divisions, so it vectorises.
@@ -265,6 +268,14 @@ def _rank1_row(i, out, h, code, X, A, Z, Zc, W, b, WnT, E, S, t_ptr, t_idx, t_va
                 am = a - x * hm[j]
                 dzp[j] = (0.0 if ap <= 0.0 else ap) - Z[n, j]
                 dzm[j] = (0.0 if am <= 0.0 else am) - Z[n, j]
+        elif code == TANH:
+            for j in range(H):  # tanh(a + d) - tanh(a) = sinh(d) / (cosh(a + d) cosh(a))
+                a = A[n, j]
+                up = x * hp[j]
+                down = -x * hm[j]
+                ca = math.cosh(a)
+                dzp[j] = math.sinh(up) / (math.cosh(a + up) * ca)
+                dzm[j] = math.sinh(down) / (math.cosh(a + down) * ca)
         else:
             for j in range(H):
                 dzp[j] = x * hp[j]

@@ -5,20 +5,31 @@ the numerical gradient's hand-off, and the shapes a config implies.
 A net is an ordered list of layers plus a last layer (SoftmaxWithLoss). Its ``params`` is a
 live mapping onto the layers' own arrays under the book's names (W1, b1, W2, ...): reading
 gives the layer's array, assigning replaces it, so optimizers work on every backend.
+
+A net of your own (the book's chapter-8 ``awesome_net.py``) subclasses :class:`Network`
+(:class:`ModalNetwork` when it holds Dropout or BatchNormalization layers): its constructor
+takes ``backend``, ``dtype`` and ``seed`` keywords and calls ``super().__init__(backend,
+dtype)``, sets ``self.layers`` (and ``self.last_layer``), then ``self.name_params()``;
+``config_keys`` names the constructor's arguments to keep in model files.
+``save_params`` / ``load_params`` then work as for the book's nets, and
+``nnxp.io.load_model`` rebuilds it wherever its class is defined (its ``model`` name is
+``"module:ClassName"`` unless the class sets one).
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import os
 from collections.abc import Iterator, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from nnxp import netgrad
 from nnxp.backends import Backend, get_backend
 from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
-from nnxp.layers import Dropout, SoftmaxWithLoss
+from nnxp.layers import BatchNormalization, Dropout, SoftmaxWithLoss
 from nnxp.models.checks import check_param_memory, positive_int
 
 Shapes = dict[str, tuple[int, ...]]
@@ -70,8 +81,15 @@ class Network:
     """Layers, a loss layer and live params; the methods the book's nets share."""
 
     model: str = ""
+    """The name model files and the registry know the net by; a subclass that sets none is
+    named "module:ClassName"."""
     train_flg: bool = False
     """The mode predict uses when not told; True only while a net differentiates numerically."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "model" not in cls.__dict__:
+            cls.model = f"{cls.__module__}:{cls.__qualname__}"
 
     def __init__(self, backend: str | Backend, dtype: str) -> None:
         self.backend = get_backend(backend, dtype=dtype)
@@ -80,6 +98,49 @@ class Network:
         self.last_layer = SoftmaxWithLoss()
         self.params = ParamMap({})
         self.weight_decay_lambda = 0.0
+
+    def name_params(self) -> None:
+        """Make ``params`` a live view of the layers' parameters under the book's names: W1,
+        b1 for the first layer holding weights (Affine, Convolution), W2, b2 for the next, ...;
+        gamma1, beta1 for the first BatchNormalization, gamma2, beta2 for the next, ..., whose
+        running statistics (running_mean1, running_var1, ...) become ``buffers``, which model
+        files keep. For nets of your own; the book's nets name theirs as the book does."""
+        slots: dict[str, tuple[Any, str]] = {}
+        buffers: dict[str, tuple[Any, str]] = {}
+        weighted = norms = 0
+        for layer in self.layer_list():
+            if isinstance(layer, BatchNormalization):
+                norms += 1
+                slots[f"gamma{norms}"], slots[f"beta{norms}"] = (layer, "gamma"), (layer, "beta")
+                if layer.running_mean is None:
+                    be, width = self.backend, tuple(layer.gamma.shape)
+                    layer.running_mean, layer.running_var = be.zeros(width), be.zeros(width)
+                buffers[f"running_mean{norms}"] = (layer, "running_mean")
+                buffers[f"running_var{norms}"] = (layer, "running_var")
+            elif getattr(layer, "W", None) is not None and hasattr(layer, "b"):
+                weighted += 1
+                slots[f"W{weighted}"], slots[f"b{weighted}"] = (layer, "W"), (layer, "b")
+        self.params = ParamMap(slots)
+        if buffers or hasattr(self, "buffers"):
+            self.buffers = ParamMap(buffers)
+
+    def save_params(self, file_name: str | os.PathLike[str] = "params.npz") -> Path:
+        """Write the parameters (and running statistics) with the net's config to
+        ``file_name``: an nnxp model file (.npz, no pickle), written atomically, that
+        :meth:`load_params`, ``nnxp.io.load_model`` and ``nnxp eval`` read. The book's
+        ``save_params``; returns the path."""
+        from nnxp.io import save_model
+
+        return save_model(file_name, self)
+
+    def load_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
+        """Replace the parameters (and running statistics) with those of ``file_name``: a
+        model file (:meth:`save_params`, ``nnxp train --save``) or one of the book's weight
+        pickles (read by nnxp's restricted unpickler). Every name and shape must be this
+        net's own, else one NnxpError line and nothing is changed. The book's ``load_params``."""
+        from nnxp.io import load_params
+
+        load_params(file_name, self)
 
     @property
     def lastLayer(self) -> Any:  # noqa: N802  (the book's name)
@@ -145,6 +206,23 @@ class Network:
         """Numbers per sample the first layer takes (the input size)."""
         return int(self.layer_list()[0].W.shape[0])
 
+    def is_sample(self, x: Any) -> bool:
+        """Whether x is one sample rather than a batch: a 1-D array (input_size,) for the
+        fully connected nets, as the book's chapter 3 passes ``x[i]`` to predict."""
+        return x.ndim == 1
+
+    def sample_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The shapes one sample may have: (input_size,) for the fully connected nets."""
+        return ((self.input_features,),)
+
+    def as_batch(self, x: Any) -> tuple[Any, bool]:
+        """(x as a batch on this net's backend and dtype, whether x was one sample): one
+        sample (:meth:`is_sample`) becomes a batch of one."""
+        x = self.backend.adopt(x, self.dtype)
+        if self.is_sample(x):
+            return self.backend.xp.reshape(x, (1, *tuple(x.shape))), True
+        return x, False
+
     def check_inputs(self, x: Any) -> Any:
         """x as this net takes it: a batch (N, features...) of real numbers on its backend, in
         its dtype (integer images are cast). A one-line NnxpError for anything else."""
@@ -154,7 +232,8 @@ class Network:
         if len(shape) < 2 or math.prod(shape[1:]) != self.input_features:
             raise NnxpError(f"inputs of shape {shape} do not fit this net, which takes batches "
                             f"of {self.input_features} numbers per sample: pass shape "
-                            f"(N, {self.input_features})")
+                            f"(N, {self.input_features}), or ({self.input_features},) for one "
+                            "sample")
         if not xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
             raise NnxpError(f"inputs must be real numbers, got dtype {x.dtype}")
         if not xp.isdtype(x.dtype, "real floating"):
@@ -164,33 +243,44 @@ class Network:
     def check_batch(self, x: Any, t: Any) -> tuple[Any, Any]:
         """(x, t) checked as every public method takes them: inputs by :meth:`check_inputs`,
         labels one-hot or integer classes in range (checked before they are moved; reading
-        their range is one device sync), both on this net's backend."""
+        their range is one device sync), both on this net's backend. One sample (see
+        :meth:`is_sample`) with its label (an int, or a one-hot row) is a batch of one."""
+        x, one = self.as_batch(x)
+        if one and tuple(int(n) for n in x.shape[1:]) not in self.sample_shapes():
+            shapes = " or ".join(str(shape) for shape in self.sample_shapes())
+            raise NnxpError(f"one sample of shape {tuple(x.shape[1:])} does not fit this net: "
+                            f"pass one sample of shape {shapes}, or a batch with a first axis "
+                            "of samples")
         x = self.check_inputs(x)
         if not hasattr(t, "shape"):
             t = self.backend.adopt(t)
+        if one and tuple(t.shape) in ((), (self.classes,)):
+            t = self.backend.xp.reshape(t, (1, *tuple(t.shape)))
         t = check_labels(t, (int(x.shape[0]), self.classes))
         check_label_range(t, self.classes)
         return x, self.backend.adopt(t, self.dtype)
 
     def predict(self, x: Any, train_flg: bool | None = None) -> Any:
-        """The output layer's scores (before softmax), as the book's layered nets return.
+        """The output layer's scores (before softmax), as the book's layered nets return:
+        (N, classes) for a batch, (classes,) for one sample (see :meth:`is_sample`).
 
         ``train_flg`` goes to the layers that act differently in training (Dropout,
         BatchNormalization); None means the net's mode ``self.train_flg`` (inference).
         """
-        x = self.backend.adopt(x, self.dtype)
+        x, one = self.as_batch(x)
         train_flg = self.train_flg if train_flg is None else train_flg
         for layer in self.layer_list():
             if getattr(layer, "train_flg_aware", False):
                 x = layer.forward(x, train_flg)
             else:
                 x = layer.forward(x)
-        return x
+        return x[0, ...] if one else x
 
     def loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Any:
         """Cross-entropy of the softmax of predict(x) against t, plus any weight decay.
 
-        t is one-hot rows (x's batch by the classes) or integer class labels, (N,) or (N, 1).
+        t is one-hot rows (x's batch by the classes) or integer class labels, (N,) or (N, 1);
+        for one sample x, its label (an int) or its one-hot row.
         """
         return self._loss(*self.check_batch(x, t), train_flg)
 

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from nnxp.errors import NnxpError
-from nnxp.layers import Identity, Relu, Sigmoid
+from nnxp.layers import Identity, Relu, Sigmoid, Tanh
 from nnxp.limits import check_memory
 
-ACTIVATIONS: dict[str, type] = {"relu": Relu, "sigmoid": Sigmoid, "identity": Identity}
+ACTIVATIONS: dict[str, type] = {"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity}
 """The activations a dense net takes, by the name its config uses."""
 
 
@@ -114,8 +114,16 @@ def decay(weight_decay_lambda: Any) -> float:
                        rule="a finite number >= 0 (0: no decay)")
 
 
-def dropout_fraction(dropout_ratio: Any) -> float:
-    """dropout_ratio as a float if in [0, 1), else a one-line NnxpError."""
+def dropout_fraction(dropout_ratio: Any, dropout_ration: Any = None) -> float:
+    """dropout_ratio as a float if in [0, 1), else a one-line NnxpError. ``dropout_ration``
+    is the book's spelling (its MultiLayerNetExtend's keyword): when given, it is the ratio,
+    and a different dropout_ratio beside it (not the default 0.5) is refused."""
+    if dropout_ration is not None:
+        default = isinstance(dropout_ratio, numbers.Real) and dropout_ratio == 0.5
+        if not default and dropout_ratio is not dropout_ration:
+            raise NnxpError(f"dropout_ratio {show(dropout_ratio)} and dropout_ration "
+                            f"{show(dropout_ration)} (the book's spelling) both given: pass one")
+        return real_number("dropout_ration", dropout_ration, 0.0, 1.0, rule="a number in [0, 1)")
     return real_number("dropout_ratio", dropout_ratio, 0.0, 1.0, rule="a number in [0, 1)")
 
 

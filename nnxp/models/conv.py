@@ -72,19 +72,29 @@ class ConvNetwork(ModalNetwork):
 
     def check_inputs(self, x: Any) -> Any:
         """Images (N, C, H, W) of input_dim, or the same flattened to (N, C*H*W)."""
-        x = super().check_inputs(x)
-        if x.ndim not in (2, 4) or (x.ndim == 4 and tuple(x.shape[1:]) != self.input_dim):
-            raise NnxpError(f"inputs of shape {tuple(x.shape)} do not fit this net: pass images "
-                            f"(N, {', '.join(map(str, self.input_dim))}) or rows "
-                            f"(N, {self.input_features})")
-        return x
-
-    def predict(self, x: Any, train_flg: bool | None = None) -> Any:
-        """Scores for images (N, C, H, W); flattened rows (N, C*H*W) are reshaped first."""
         x = self.backend.adopt(x, self.dtype)
-        if x.ndim == 2:
+        shape = tuple(int(n) for n in x.shape)
+        if len(shape) not in (2, 4) or shape[1:] not in self.sample_shapes():
+            image = ", ".join(map(str, self.input_dim))
+            raise NnxpError(f"inputs of shape {shape} do not fit this net: pass images "
+                            f"(N, {image}) or rows (N, {self.input_features}), or one image "
+                            f"({image})")
+        return super().check_inputs(x)
+
+    def is_sample(self, x: Any) -> bool:
+        """One image (C, H, W), or one flattened image (C*H*W,)."""
+        return x.ndim in (1, 3)
+
+    def sample_shapes(self) -> tuple[tuple[int, ...], ...]:
+        return self.input_dim, (self.input_features,)
+
+    def as_batch(self, x: Any) -> tuple[Any, bool]:
+        """Images (N, C, H, W) as they are; flattened rows (N, C*H*W) as images; one image
+        (C, H, W) or (C*H*W,) as a batch of one image."""
+        x, one = super().as_batch(x)
+        if x.ndim == 2 and x.shape[1] == self.input_features:
             x = self.backend.xp.reshape(x, (x.shape[0], *self.input_dim))
-        return super().predict(x, train_flg)
+        return x, one
 
 
 class SimpleConvNet(ConvNetwork):
@@ -159,6 +169,8 @@ class DeepConvNet(ConvNetwork):
         affine - relu - dropout - affine - dropout - softmax
 
     Parameters W1..W6 are the filters, W7 and W8 the affine weights (b1..b8 their biases).
+    The book fixes both dropout ratios at 0.5; ``dropout_ratio`` (or ``dropout_ration``, the
+    spelling of the book's MultiLayerNetExtend) sets them.
     """
 
     model = "deep-conv"
@@ -178,6 +190,7 @@ class DeepConvNet(ConvNetwork):
         output_size: int = 10,
         dropout_ratio: float = 0.5,
         *,
+        dropout_ration: float | None = None,
         backend: str | Backend = "numpy",
         dtype: str = "float32",
         seed: int | None = None,
@@ -191,7 +204,7 @@ class DeepConvNet(ConvNetwork):
         ]
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.output_size = positive_int("output_size", output_size)
-        self.dropout_ratio = dropout_fraction(dropout_ratio)
+        self.dropout_ratio = dropout_fraction(dropout_ratio, dropout_ration)
 
         self.check_param_memory()
         shapes, _ = self.param_shapes(self.config)

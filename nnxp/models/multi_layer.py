@@ -107,12 +107,13 @@ class MultiLayerNetExtend(MultiLayerNet, ModalNetwork):
         dropout_ratio: float = 0.5,
         use_batchnorm: bool = False,
         *,
+        dropout_ration: float | None = None,
         backend: str | Backend = "numpy",
         dtype: str = "float32",
         seed: int | None = None,
     ) -> None:
         self.use_dropout = flag("use_dropout", use_dropout)
-        self.dropout_ratio = dropout_fraction(dropout_ratio)
+        self.dropout_ratio = dropout_fraction(dropout_ratio, dropout_ration)
         self.use_batchnorm = flag("use_batchnorm", use_batchnorm)
         super().__init__(input_size, hidden_size_list, output_size, activation, weight_init_std,
                          weight_decay_lambda, backend=backend, dtype=dtype, seed=seed)

@@ -8,6 +8,7 @@ would have without building it. What the command line may ask of each model is d
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -49,11 +50,41 @@ def register(name: str, cls: type | str) -> None:
     _CLASSES[name] = cls
 
 
+def defined_class(name: str) -> type | None:
+    """The Network subclass defined in this process whose ``model`` is ``name`` (the last
+    defined, if several), or None. A user's net is found this way once its module has run,
+    without a call to :func:`register`; nothing is imported (a model file may be hostile,
+    and importing a module it names could run anything)."""
+    base = sys.modules.get("nnxp.models.base")
+    if base is None:
+        return None
+    found = None
+    todo = list(base.Network.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        if cls.__dict__.get("model") == name:
+            found = cls
+        todo += cls.__subclasses__()
+    return found
+
+
 def model_class(name: Any) -> type:
-    """The class of model ``name``, or a one-line NnxpError listing the models."""
-    if not isinstance(name, str) or name not in _CLASSES:
-        raise NnxpError(f"unknown model {name!r}: use one of {', '.join(_CLASSES)}")
-    return MODELS[name]
+    """The class of model ``name`` (a registered model, or a Network subclass defined in
+    this process), or a one-line NnxpError listing the models."""
+    if isinstance(name, str) and name in _CLASSES:
+        return MODELS[name]
+    cls = defined_class(name) if isinstance(name, str) else None
+    if cls is not None:
+        return cls
+    if isinstance(name, str) and ":" in name:
+        module, _, qualname = name.partition(":")
+        where = ("define it in the script that loads the file" if module == "__main__" else
+                 f"import {module:.60} first")
+        raise NnxpError(f"unknown model {name!r:.120}: a net of your own class {qualname:.60}, "
+                        f"which is not defined here; {where} (nnxp imports no module a file "
+                        "names)")
+    raise NnxpError(f"unknown model {name!r:.80}: use one of {', '.join(_CLASSES)}, or define "
+                    f"your own Network subclass with model = {name!r:.80} before loading")
 
 
 def build(config: Mapping[str, Any], *, backend: Any = "numpy", dtype: str = "float32",

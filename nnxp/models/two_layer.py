@@ -79,11 +79,12 @@ class TwoLayerNet(Network):
         return affine_shapes([size(a["input_size"], "input_size"), hidden, output]), {}
 
     def predict(self, x: Any, train_flg: bool | None = None) -> Any:
-        """The scores before softmax (no layer here uses ``train_flg``)."""
-        x = self.backend.adopt(x, self.dtype)
+        """The scores before softmax: (N, output_size) for a batch (N, input_size), and
+        (output_size,) for one sample (input_size,). No layer here uses ``train_flg``."""
+        x, one_sample = self.as_batch(x)
         for layer in self.layers.values():
             x = layer.forward(x)
-        return x
+        return x[0, ...] if one_sample else x
 
     def _loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Any:
         """loss(x, t) for a checked batch: x is input data, t the labels."""

@@ -9,8 +9,11 @@
 - :mod:`nnxp.plot.misclassified`: the test digits a trained net gets wrong;
 - :mod:`nnxp.plot.grid`, :mod:`nnxp.plot.images`, :mod:`nnxp.plot.weights`: grids of small
   images, a grayscale PNG read as hostile input, a trained net from ``--weights``;
+- :mod:`nnxp.plot.overfit`: chapter 6's overfitting, weight decay and dropout figures;
+- :mod:`nnxp.plot.search`: the best trials of a hyperparameter search (``nnxp search``);
 - :mod:`nnxp.plot.data`: the MNIST splits a figure draws from, its inputs kept apart from
-  its output.
+  its output;
+- :mod:`nnxp.plot.paths`: chapter 6's optimizer paths on f(x, y) = x**2 / 20 + y**2.
 
 :data:`FIGURES` is what ``nnxp plot NAME`` can draw without a line of code: each figure's
 one-line summary, the function that draws it and the options it takes (argparse dest names:
@@ -85,6 +88,15 @@ FIGURES: dict[str, Figure] = {
                             "nnxp.plot.misclassified:plot_misclassified",
                             ("weights", "count", "test_size", "dataset", "data_dir", "backend",
                              "device")),
+    "optimizer-paths": Figure("SGD, Momentum, AdaGrad and Adam on x^2/20 + y^2 from (-7, 2) "
+                              "(figure 6-8)", "nnxp.plot.paths:plot_optimizer_paths"),
+    "overfit": Figure(
+        "train and test accuracy of a deep net on 300 MNIST images: overfitting (figure 6-20), "
+        "--weight-decay 0.1 (6-21), --dropout 0.2 (6-23)",
+        "nnxp.plot.overfit:plot_overfit",
+        ("weight_decay", "dropout", "epochs", "train_size", "batch_size", "dataset", "data_dir",
+         "backend", "device", "seed"),
+    ),
 }
 """Figure name -> how to draw it; ``nnxp plot --help`` lists them in this order."""
 

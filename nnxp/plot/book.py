@@ -22,13 +22,17 @@ def moving_average(values: Sequence[float], window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def plot_history(history: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Train and test accuracy per epoch (the book's figure) beside the loss per step."""
+def plot_history(history: Mapping[str, Any], path: str | os.PathLike[str],
+                 test_label: str = "test acc") -> Path:
+    """Train and test accuracy per epoch (the book's figure) beside the loss per step;
+    ``test_label`` names the second curve ("val acc" when it is a validation split's)."""
     fig, (acc_ax, loss_ax) = new_figure(2, 11, 4.4)
     train_acc, test_acc = history["train_acc"], history["test_acc"]
-    epochs = np.arange(1, len(train_acc) + 1)
+    records = history.get("epochs") or []
+    epochs = ([r["epoch"] for r in records] if len(records) == len(train_acc)
+              else np.arange(1, len(train_acc) + 1))  # a Trainer's history starts at epoch 0
     acc_ax.plot(epochs, train_acc, marker="o", markersize=3, label="train acc")
-    acc_ax.plot(epochs, test_acc, marker="s", markersize=3, linestyle="--", label="test acc")
+    acc_ax.plot(epochs, test_acc, marker="s", markersize=3, linestyle="--", label=test_label)
     acc_ax.set_xlabel("epochs")
     acc_ax.set_ylabel("accuracy")
     acc_ax.set_ylim(0, 1.0)

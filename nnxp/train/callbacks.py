@@ -9,6 +9,7 @@ search) is a new callback, not a new argument of the Trainer.
 Hooks, in the order a run calls them::
 
     on_train_begin(trainer)
+    on_epoch_end(trainer, record)                         # epoch 0: the untrained net's scores
     for each epoch:
         on_epoch_begin(trainer, epoch, steps)
         for each step:
@@ -83,7 +84,9 @@ class Callback:
         """After the epoch's last step and flush, before its evaluation."""
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        """After the epoch's evaluation; ``record`` is already in ``trainer.records``."""
+        """After the epoch's evaluation; ``record`` is already in ``trainer.records``. Also
+        once before the first step, for the untrained net: ``record["epoch"]`` is 0 (and its
+        ``train_loss`` None: no step has run)."""
 
     def on_train_end(self, trainer: Trainer) -> None:
         """After the last epoch and the final evaluation (``trainer.final``)."""
@@ -122,15 +125,17 @@ class ProgressBar(Callback):
 
 
 class EpochLog(Callback):
-    """One line per epoch: step, loss, train and test accuracy, seconds (``verbose``)."""
+    """One line per epoch, epoch 0 (the untrained net) first: step, loss (the epoch's mean;
+    "-" for epoch 0), train and test accuracy, seconds (``verbose``)."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        loss = record["train_loss"]
         print(
             f"epoch {record['epoch']:>{len(str(trainer.epochs))}}/{trainer.epochs}  step "
-            f"{record['step']}  loss {record['train_loss']:.4f}  train acc "
+            f"{record['step']}  loss {'-' if loss is None else format(loss, '.4f'):>6}  train acc "
             f"{record['train_acc']:.4f}  test acc {record['test_acc']:.4f}  "
             f"{record['epoch_seconds']:.1f} s",
             file=self.out or sys.stdout, flush=True,
@@ -151,7 +156,7 @@ class Checkpoint(Callback):
         return {self.option: self.path}
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        if trainer.current_iter < trainer.max_iter:
+        if 0 < trainer.current_iter < trainer.max_iter:  # not the untrained net of epoch 0
             self.save(trainer)
 
     def on_train_end(self, trainer: Trainer) -> None:
@@ -181,7 +186,9 @@ class Checkpoint(Callback):
 
 
 class MetricsLog(Callback):
-    """Every epoch's record as a JSON line, the file rewritten atomically after each epoch."""
+    """Every epoch's record as a JSON line, the file rewritten atomically after each epoch;
+    the first line is epoch 0, the untrained net (its ``train_loss`` null), written with
+    epoch 1's (as the model file, nothing is written before an epoch was trained)."""
 
     def __init__(self, path: str | Path, option: str = "metrics_path") -> None:
         self.path, self.option = Path(path), option
@@ -191,6 +198,9 @@ class MetricsLog(Callback):
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
         from nnxp.files import atomic_write_text
+
+        if record["epoch"] == 0:
+            return
 
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in trainer.records),
                           "metrics")

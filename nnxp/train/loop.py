@@ -23,6 +23,7 @@ from nnxp.backends import HALF, check_train_dtype
 from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
 from nnxp.optim import get_optimizer
+from nnxp.threads import DEFAULT_THREADS, check_threads, limit_threads
 from nnxp.train.callbacks import (
     HOOKS,
     Callback,
@@ -52,8 +53,11 @@ class Trainer:
     Follows the book's Trainer: ``epochs`` passes of ``mini_batch_size`` batches (or exactly
     ``iters`` steps, the last epoch then partial), evaluation of train and test accuracy at
     the end of each epoch (on the first ``evaluate_sample_num_per_epoch`` samples when given,
-    in chunks of ``eval_batch_size``), and the lists ``train_loss_list`` (one value per step:
-    the batch's cross-entropy before the update), ``train_acc_list`` and ``test_acc_list``.
+    in chunks of ``eval_batch_size``) and once before the first step, as the book's Trainer
+    evaluates at iteration 0; the lists ``train_loss_list`` (one value per step: the batch's
+    cross-entropy before the update), ``train_acc_list`` and ``test_acc_list`` (epochs + 1
+    values: the untrained net's first). ``records`` holds one dict per evaluation, epoch 0
+    (step 0, ``train_loss`` None) first.
     ``optimizer`` is a name from :data:`nnxp.optim.OPTIMIZERS` or an object with
     ``update(params, grads)``. ``sampling="replace"`` draws each batch with replacement as the
     book's chapter scripts do.
@@ -65,6 +69,9 @@ class Trainer:
     NaN keeps the last good file, with ``save_info`` in its metadata), a :class:`MetricsLog`
     (``metrics_path``: one JSON line per epoch) and a :class:`HistoryPlot` (``plot_path``: a
     PNG of accuracy per epoch and loss per step at the end).
+
+    ``threads``: the CPU threads of the matrix products while it trains (1 by default, as
+    ``nnxp train --threads``; 0 leaves the libraries' own choice): see :mod:`nnxp.threads`.
     """
 
     def __init__(
@@ -93,6 +100,7 @@ class Trainer:
         plot_path: str | Path | None = None,
         out: TextIO | None = None,
         callbacks: Sequence[Any] = (),
+        threads: int = DEFAULT_THREADS,
     ) -> None:
         from nnxp.files import distinct_outputs
 
@@ -141,6 +149,7 @@ class Trainer:
         self.eval_batch_size = max(int(eval_batch_size), 1)
         self.verbose = verbose
         self.progress = progress and verbose
+        self.threads = check_threads(threads)
         self.sampling, self.gradient, self.seed = sampling, gradient, seed
         self.rng = be.rng(seed)
         self.out = out
@@ -286,13 +295,15 @@ class Trainer:
         return accuracy(self.network, x, t, n, self.eval_batch_size)
 
     def train(self) -> dict[str, Any]:
-        """Run every step, evaluating each epoch; returns :attr:`history`.
+        """Run every step, evaluating each epoch, on ``threads`` CPU threads; returns
+        :attr:`history`.
 
         Raises :class:`TrainingDiverged` when a loss or a parameter is NaN or infinite
         (NumPy's overflow warnings are silenced meanwhile: the check reports it once). Every
         callback's ``on_error`` sees an exception before it propagates.
         """
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with limit_threads(self.threads), np.errstate(over="ignore", invalid="ignore",
+                                                      divide="ignore"):
             try:
                 return self._train()
             except BaseException as error:
@@ -301,9 +312,9 @@ class Trainer:
 
     def _train(self) -> dict[str, Any]:
         be, bs = self.backend, self.batch_size
-        n_eval = self.evaluate_sample_num_per_epoch
         start = time.perf_counter()
         self._call("on_train_begin")
+        self._evaluate(0, [], start, start)  # the untrained net, as the book's Trainer at step 0
         step_hooks = self._hooks["on_step_end"]
         while self.current_iter < self.max_iter:
             epoch = self.current_epoch + 1
@@ -323,22 +334,8 @@ class Trainer:
             self.step_seconds += time.perf_counter() - epoch_start
             self.current_epoch = epoch
             self._call("on_epoch_steps_end", epoch)
-            train_acc = self.accuracy(self.x_train, self.t_train, n_eval)
-            test_acc = self.accuracy(self.x_test, self.t_test, n_eval)
-            self.train_acc_list.append(train_acc)
-            self.test_acc_list.append(test_acc)
-            now = time.perf_counter()
-            record = {
-                "epoch": epoch,
-                "step": self.current_iter,
-                "train_loss": float(np.mean(losses)),
-                "train_acc": train_acc,
-                "test_acc": test_acc,
-                "epoch_seconds": round(now - epoch_start, 4),
-                "seconds": round(now - start, 4),
-            }
-            self.records.append(record)
-            self._call("on_epoch_end", record)
+            self._evaluate(epoch, losses, epoch_start, start)
+        n_eval = self.evaluate_sample_num_per_epoch
         train_acc, test_acc = self.train_acc_list[-1], self.test_acc_list[-1]
         if n_eval is not None and n_eval < max(self.train_size, int(self.x_test.shape[0])):
             train_acc = self.accuracy(self.x_train, self.t_train)
@@ -355,6 +352,30 @@ class Trainer:
         }
         self._call("on_train_end")
         return self.history
+
+    def _evaluate(self, epoch: int, losses: list[float], epoch_start: float,
+                  start: float) -> dict[str, Any]:
+        """Score the net on train and test data after ``epoch`` (0: before any step), add
+        the epoch's record (``train_loss``: the mean of its step losses, None for epoch 0)
+        and call the ``on_epoch_end`` hooks."""
+        n_eval = self.evaluate_sample_num_per_epoch
+        train_acc = self.accuracy(self.x_train, self.t_train, n_eval)
+        test_acc = self.accuracy(self.x_test, self.t_test, n_eval)
+        self.train_acc_list.append(train_acc)
+        self.test_acc_list.append(test_acc)
+        now = time.perf_counter()
+        record = {
+            "epoch": epoch,
+            "step": self.current_iter,
+            "train_loss": float(np.mean(losses)) if losses else None,
+            "train_acc": train_acc,
+            "test_acc": test_acc,
+            "epoch_seconds": round(now - epoch_start, 4),
+            "seconds": round(now - start, 4),
+        }
+        self.records.append(record)
+        self._call("on_epoch_end", record)
+        return record
 
     def _advice(self) -> str:
         """What to try after a divergence (the guard's advice, naming the optimizer's lr)."""
@@ -373,4 +394,5 @@ class Trainer:
             "seed": self.seed,
             "backend": self.backend.name,
             "device": str(self.backend.device),
+            "threads": self.threads,
         }

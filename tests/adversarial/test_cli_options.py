@@ -29,7 +29,8 @@ HOSTILE = ["-1", "0", "1", "2", "-0", "0.5", "1e308", "-1e308", "nan", "inf", "-
 PLAUSIBLE = ["1", "2", "3", "0.5", "0.01", "0.9", "f.out", "model.npz"]
 """Values an option may well accept, so that examples also reach the work behind the checks."""
 
-SHORT = {"--iters": ["-1", "0", "1", "2", "x", "nan", ""], "--epochs": ["-1", "0", "1", "x", ""]}
+SHORT = {"--iters": ["-1", "0", "1", "2", "x", "nan", ""], "--epochs": ["-1", "0", "1", "x", ""],
+         "--trials": ["-1", "0", "1", "2", "x", ""]}
 """Options whose large values are legitimate long work: attacked with small and junk values."""
 
 SLOW_MODELS = {"simple-conv", "deep-conv"}
@@ -78,6 +79,10 @@ def _argv(draw, command: str) -> list[str]:
             del argv[at : at + 2]
     if command == "plot" and argv[1:2] == ["optimizers"] and "--iters" not in argv:
         argv += ["--iters", "2"]
+    if command == "search":
+        for option in ("--trials", "--epochs"):
+            if option not in argv:
+                argv += [option, "1"]
     return argv
 
 
@@ -113,7 +118,8 @@ SETTINGS = settings( deadline=None, derandomize=True, database=None,
                                            HealthCheck.too_slow])
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "convert", "plot", "gradcheck", "info"])
+@pytest.mark.parametrize("command", ["train", "eval", "convert", "plot", "gradcheck", "info",
+                                     "search"])
 def test_hostile_options_get_one_line_or_work(files_in_workdir, command):
     @settings(SETTINGS, max_examples=EXAMPLES.get(command, 60))
     @given(argv=_argv(command))

@@ -22,6 +22,7 @@ from nnxp.layers import (
     Relu,
     Sigmoid,
     SoftmaxWithLoss,
+    Tanh,
 )
 from nnxp.models.conv import DeepConvNet, SimpleConvNet
 from nnxp.models.multi_layer import MultiLayerNet, MultiLayerNetExtend
@@ -119,7 +120,7 @@ def test_the_trainer_checks_labels_once_and_steps_without_checks(backend, monkey
     calls = []
     monkeypatch.setattr(nnxp.models.base, "check_label_range", lambda *a: calls.append(a))
     trainer.train()
-    assert len(calls) == 2  # the two accuracies of the epoch, none per step
+    assert len(calls) == 4  # two accuracies of epoch 0 (untrained) and of epoch 1, none per step
 
 
 # -- layers used out of order ----------------------------------------------------------------
@@ -128,6 +129,7 @@ LAYERS = [
     lambda xp, be: MulLayer(),
     lambda xp, be: Relu(),
     lambda xp, be: Sigmoid(),
+    lambda xp, be: Tanh(),
     lambda xp, be: Affine(be.zeros((2, 2)), be.zeros((2,))),
     lambda xp, be: SoftmaxWithLoss(),
     lambda xp, be: Dropout(0.5, seed=0),
@@ -224,7 +226,7 @@ NET_ARGS = {
                      "weight_init_std", "weight_decay_lambda", "seed"]),
     MultiLayerNetExtend: ({"input_size": 6, "hidden_size_list": [4], "output_size": 3},
                           ["hidden_size_list", "weight_decay_lambda", "use_dropout",
-                           "dropout_ratio", "use_batchnorm", "activation"]),
+                           "dropout_ratio", "dropout_ration", "use_batchnorm", "activation"]),
     SimpleConvNet: ({"input_dim": (1, 6, 6), "hidden_size": 4, "output_size": 3,
                      "conv_param": {"filter_num": 2, "filter_size": 3, "pad": 0, "stride": 1}},
                     ["input_dim", "conv_param", "hidden_size", "output_size",
@@ -232,7 +234,7 @@ NET_ARGS = {
     DeepConvNet: ({"input_dim": (1, 8, 8), "hidden_size": 4, "output_size": 3,
                    **{f"conv_param_{i}": {"filter_num": 2} for i in range(1, 7)}},
                   ["input_dim", "conv_param_1", "conv_param_4", "hidden_size",
-                   "dropout_ratio"]),
+                   "dropout_ratio", "dropout_ration"]),
 }
 CASES = [(cls, arg) for cls, (_, args) in NET_ARGS.items() for arg in args]
 
