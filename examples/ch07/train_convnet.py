@@ -1,7 +1,10 @@
 """The book's ch07/train_convnet.py: SimpleConvNet (conv 30 5x5 - relu - pool - affine 100 -
 relu - affine 10, weights of std 0.01) trained on MNIST by the Trainer for 20 epochs of 600
 batches of 100 with Adam (lr 0.001), accuracy measured on 1,000 train and 1,000 test images
-after each epoch (figure 7-23 draws them).
+after each epoch. The book's run reaches about 0.989 test accuracy; this script's full run
+printed ``test acc:0.9894`` in 11.5 minutes on this 2-core machine, busy with other work
+(``nnxp train --model simple-conv`` ran the same training in 3.2 minutes on a quieter one:
+benchmarks/results/ch7_simple_conv_cpu.json).
 
 It prints the book's Trainer lines (``=== epoch:1, train acc:0.1, test acc:0.1 ===`` each
 evaluation, then ``=============== Final Test Accuracy ===============`` and ``test acc:``
