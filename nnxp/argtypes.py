@@ -45,3 +45,14 @@ def nonnegative(text: str) -> float:
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"{value} is not a finite number >= 0")
     return value
+
+
+def train_dtype(text: str) -> str:
+    """A dtype nets train in; float16 is refused with the reason (it is for evaluation)."""
+    from nnxp.backends import DtypeError, check_train_dtype
+
+    try:
+        check_train_dtype(text)
+    except DtypeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text

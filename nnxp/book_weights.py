@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -20,13 +21,14 @@ from nnxp.backends import Backend
 from nnxp.book_pickle import ALLOWED, SafeUnpickler, label, unpickle_arrays
 from nnxp.errors import ModelFileError, NnxpError
 from nnxp.files import read_input
+from nnxp.model_config import show
 from nnxp.models.base import Network
 from nnxp.models.conv import DeepConvNet, SimpleConvNet
 from nnxp.models.multi_layer import MultiLayerNet
 
-__all__ = ["ALLOWED", "BOOK_ARCHS", "MAX_PICKLE_BYTES", "SafeUnpickler", "book_network",
-           "import_book_weights", "load_book_weights", "load_pickled_arrays", "read_pickle",
-           "unpickle_arrays"]
+__all__ = ["ALLOWED", "BOOK_ARCHS", "BOOK_FILES", "MAX_PICKLE_BYTES", "SafeUnpickler",
+           "book_network", "book_pickle_path", "import_book_weights", "load_book_weights",
+           "load_pickled_arrays", "read_pickle", "unpickle_arrays"]
 
 MAX_PICKLE_BYTES = 512 * 2**20
 """The largest pickle file read (the book's largest is 3.4 MB)."""
@@ -42,11 +44,39 @@ def load_pickled_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     return unpickle_arrays(read_pickle(path), os.fspath(path))
 
 
+BOOK_FILES: dict[str, str] = {
+    "ch03": "ch03/sample_weight.pkl",
+    "ch07": "ch07/params.pkl",
+    "ch08": "ch08/deep_convnet_params.pkl",
+}
+"""Where the book's repository keeps each architecture's pickle."""
+
 BOOK_ARCHS: dict[str, str] = {
     "ch03": "the chapter-3 sample network 784-50-100-10, sigmoid (ch03/sample_weight.pkl)",
     "ch07": "SimpleConvNet with the book's shapes (ch07/params.pkl)",
     "ch08": "DeepConvNet with the book's shapes (ch08/deep_convnet_params.pkl)",
 }
+
+
+def book_pickle_path(arch: str) -> Path:
+    """``$NNXP_BOOK_DIR/`` the book's pickle of ``arch`` (BOOK_FILES), or a one-line NnxpError
+    saying how to get it when NNXP_BOOK_DIR is unset or lacks the file."""
+    from nnxp.companion import BOOK_REPOSITORY
+
+    if arch not in BOOK_FILES:
+        raise NnxpError(f"unknown book architecture {arch!r}: use one of {', '.join(BOOK_FILES)}")
+    relative = BOOK_FILES[arch]
+    root = os.environ.get("NNXP_BOOK_DIR")
+    try:
+        if root and (Path(root) / relative).is_file():
+            return Path(root) / relative
+    except OSError:  # a name too long, a folder that cannot be read: no such file here
+        pass
+    where = f"$NNXP_BOOK_DIR ({show(root, 200)}) has no {relative}" if root else \
+        "NNXP_BOOK_DIR is not set"
+    raise NnxpError(f"no pickle named and {where}: git clone {BOOK_REPOSITORY} and set "
+                    f"NNXP_BOOK_DIR to that folder, or name the pickle (nnxp convert PATH "
+                    f"--arch {arch})")
 
 
 def book_network(

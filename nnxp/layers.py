@@ -18,7 +18,7 @@ from nnxp.functions import (
     softmax_cross_entropy_grad,
     tanh,
 )
-from nnxp.ops import batch_sum, relu_and_mask, zero_where
+from nnxp.ops import batch_sum, matmul, relu_and_mask, zero_where
 
 
 def require_forward(layer: Any, cached: Any) -> None:
@@ -128,7 +128,7 @@ class Affine:
         if x.ndim != 2:
             x = array_namespace(x).reshape(x, (x.shape[0], -1))
         self.x = x
-        out = x @ self.W
+        out = matmul(x, self.W)
         out += self.b  # into the new product: one array less than x @ W + b
         return out
 

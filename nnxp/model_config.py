@@ -21,8 +21,9 @@ from nnxp.errors import ModelFileError, NnxpError
 FORMAT = "nnxp-model"
 FORMAT_VERSION = 2
 """The newest format read: 2 adds buffers (running statistics) beside the parameters."""
-DTYPES = ("float32", "float64")
-"""The dtypes a net computes in, so the ones a config may name."""
+DTYPES = ("float16", "float32", "float64")
+"""The dtypes a net computes in, so the ones a config may name (float16: a net converted for
+inference, ``nnxp convert --dtype float16``; it loads for evaluation, not for training)."""
 
 MAX_CONFIG_CHARS = 1 << 20
 """A config text longer than this (1 Mi characters) is refused before it is parsed."""

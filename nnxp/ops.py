@@ -15,6 +15,13 @@ from nnxp.kernels.dispatch import fusable
 
 
 @fusable
+def matmul(x: Any, W: Any) -> Any:
+    """x @ W, an Affine layer's product (a library without fast float16 products gets a
+    kernel for them: NumPy's)."""
+    return x @ W
+
+
+@fusable
 def relu_and_mask(x: Any) -> tuple[Any, Any]:
     """(max(x, 0), x <= 0): ReLU's output and the mask its backward needs, from one input."""
     xp = array_namespace(x)

@@ -8,10 +8,13 @@ imports an array library to compute or asks which library it runs on.
 
 from nnxp.backends.base import (
     DTYPES,
+    HALF,
+    INFERENCE_DTYPES,
     Adapter,
     Backend,
     DtypeError,
     array_namespace,
+    check_train_dtype,
     device,
     host_rng,
     size,
@@ -30,7 +33,8 @@ from nnxp.backends.registry import (
 from nnxp.errors import BackendUnavailable
 
 __all__ = [
-    "BACKEND_NAMES", "DTYPES", "Adapter", "Backend", "BackendUnavailable", "DtypeError",
-    "adapter", "adapter_of", "array_namespace", "available_backends", "backend_of",
+    "BACKEND_NAMES", "DTYPES", "HALF", "INFERENCE_DTYPES", "Adapter", "Backend",
+    "BackendUnavailable", "DtypeError", "adapter", "adapter_of", "array_namespace",
+    "available_backends", "backend_of", "check_train_dtype",
     "backend_status", "device", "devices", "get_backend", "host_rng", "size", "to_numpy",
 ]

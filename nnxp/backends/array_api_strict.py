@@ -23,6 +23,8 @@ class ArrayApiStrictAdapter(Adapter):
     name = "array_api_strict"
     array_modules = ("array_api_strict",)
     install_hint = "pip install array-api-strict"
+    float16 = False
+    no_float16 = "the Array API standard has no float16, and array_api_strict keeps to it"
 
     def make(self, device: Any, dtype: str) -> Backend:
         self.require()

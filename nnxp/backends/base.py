@@ -19,16 +19,36 @@ import numpy as np
 from nnxp.errors import BackendUnavailable, NnxpError
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
+"""The dtypes nets train in; INFERENCE_DTYPES adds float16."""
+
+HALF = "float16"
+INFERENCE_DTYPES: tuple[str, ...] = (HALF, *DTYPES)
+"""The dtypes nets evaluate and predict in: DTYPES and float16, which halves memory and, on
+GPUs, time, but whose 11-bit significand loses the small updates training adds."""
+
+HALF_TRAINING = ("float16 is for evaluation and inference only (its 11-bit significand rounds "
+                 "away the small updates of training); train in float32 or float64, then "
+                 "evaluate in float16 (nnxp eval --dtype float16)")
 
 
 class DtypeError(NnxpError, ValueError):
-    """A dtype nnxp does not compute in (it takes float32 and float64)."""
+    """A dtype nnxp does not compute in (float16, float32 and float64; float16 only to
+    evaluate and predict), or one the backend cannot compute in here."""
 
 
 def check_dtype(name: Any) -> None:
-    """Raise DtypeError unless name is one of DTYPES."""
+    """Raise DtypeError unless name is one of INFERENCE_DTYPES."""
+    if not isinstance(name, str) or name not in INFERENCE_DTYPES:
+        raise DtypeError(f"unknown dtype {name!r:.60}: use one of {', '.join(INFERENCE_DTYPES)}")
+
+
+def check_train_dtype(name: Any) -> None:
+    """Raise DtypeError unless nets can train in ``name`` (one of DTYPES); float16 is refused
+    with the reason."""
+    if name == HALF:
+        raise DtypeError(HALF_TRAINING)
     if not isinstance(name, str) or name not in DTYPES:
-        raise DtypeError(f"unknown dtype {name!r:.60}: use one of {', '.join(DTYPES)}")
+        raise DtypeError(f"unknown dtype {name!r:.60}: nets train in {' or '.join(DTYPES)}")
 
 
 _NAMESPACE_BY_TYPE: dict[type, Any] = {}
@@ -90,6 +110,10 @@ class Adapter:
     on_host: bool = False
     single_device: bool = False
     mutable: bool = True
+    float16: bool | None = None
+    """Whether it computes in float16: True everywhere, False nowhere (``no_float16`` says
+    why), None: tried once per device (a small product, exp, max and argmax in float16)."""
+    no_float16: str = "it has no float16"
 
     def unusable(self) -> str | None:
         """None when the library can run here, else why not in one line (no device probed)."""
@@ -111,6 +135,36 @@ class Adapter:
     def make(self, device: Any, dtype: str) -> Backend:
         """A Backend on ``device`` (None: the library's default), or BackendUnavailable."""
         raise NotImplementedError
+
+    def dtype_problem(self, xp: Any, device: Any, dtype: str) -> str | None:
+        """None when it computes in ``dtype`` on ``device``, else why not (one line).
+
+        float32 and float64 are taken for granted; float16 as :attr:`float16` says, tried
+        once per device where it is None (some builds have no float16 products on the CPU).
+        """
+        if dtype != HALF or self.float16:
+            return None
+        if self.float16 is False:
+            return self.no_float16
+        tried = self.__dict__.setdefault("_float16_tried", {})
+        key = self.device_name(device)
+        if key not in tried:
+            tried[key] = self._try_float16(xp, device)
+        return tried[key]
+
+    def _try_float16(self, xp: Any, device: Any) -> str | None:
+        """What a net's predict does, in float16 on ``device``: None, or why it failed."""
+        half = getattr(xp, HALF, None)
+        if half is None:
+            return self.no_float16
+        try:
+            a = xp.ones((2, 3), dtype=half, device=device)
+            y = xp.exp(a @ xp.ones((3, 2), dtype=half, device=device))
+            xp.argmax(y - xp.max(y, axis=1, keepdims=True), axis=1)
+            self.synchronize(device)
+        except Exception as exc:  # each library has its own error for a missing kernel
+            return f"its float16 products fail on {self.device_text(device)} ({reason(exc)})"
+        return None
 
     def require(self) -> None:
         """Raise BackendUnavailable with :meth:`unusable`'s reason, if any."""
@@ -172,10 +226,14 @@ class Backend:
     adapter: Adapter = field(default_factory=Adapter, repr=False, compare=False)
 
     def float_dtype(self, dtype: str | None = None) -> Any:
-        """The namespace's dtype object for ``"float32"``/``"float64"`` (default: ``self.dtype``)."""
+        """The namespace's dtype object for ``"float16"``/``"float32"``/``"float64"``
+        (default: ``self.dtype``)."""
         name = dtype or self.dtype
         check_dtype(name)
-        return getattr(self.xp, name)
+        found = getattr(self.xp, name, None)
+        if found is None:
+            raise DtypeError(f"backend {self.name!r} has no {name}; use float32")
+        return found
 
     def asarray(self, host: Any, dtype: str | None | Any = None) -> Any:
         """Copy a host (NumPy) array or nested sequence to this backend's device.
@@ -236,7 +294,8 @@ class Backend:
     @functools.cached_property
     def _float_dtypes(self) -> dict[str, Any]:
         """The namespace's float dtypes by name (adopt's fast path compares with them)."""
-        return {name: getattr(self.xp, name) for name in DTYPES}
+        found = {name: getattr(self.xp, name, None) for name in INFERENCE_DTYPES}
+        return {name: dtype for name, dtype in found.items() if dtype is not None}
 
     def _is_float(self, dtype: Any) -> bool:
         """Whether dtype is a real floating dtype (asked once per dtype: isdtype is slow)."""
@@ -291,9 +350,19 @@ class Backend:
         return self.xp.zeros(tuple(shape), dtype=self.float_dtype(dtype), device=self.device)
 
     def with_dtype(self, dtype: str) -> Backend:
-        """The same backend with another default dtype."""
-        self.float_dtype(dtype)
-        return Backend(self.name, self.xp, self.device, dtype, self.adapter)
+        """The same backend with another default dtype (DtypeError if it cannot compute in
+        it here: float16 on some libraries and devices)."""
+        check_dtype(dtype)
+        return Backend(self.name, self.xp, self.device, dtype, self.adapter).checked()
+
+    def checked(self) -> Backend:
+        """This backend, or a DtypeError naming it when it cannot compute in its dtype here
+        (its adapter decides: float16 is missing from some libraries and devices)."""
+        why = self.adapter.dtype_problem(self.xp, self.device, self.dtype)
+        if why is not None:
+            raise DtypeError(f"backend {self.name!r} on {self.device_name} cannot compute in "
+                             f"{self.dtype}: {why}; use float32 (--dtype float32)")
+        return self
 
 
 def _device_text(x: Any) -> str:

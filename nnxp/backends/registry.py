@@ -69,7 +69,7 @@ def get_backend(name: str | Backend = "numpy", device: Any = None, dtype: str = 
     if isinstance(name, Backend):
         return name if dtype in (None, name.dtype) else name.with_dtype(dtype)
     check_dtype(dtype)
-    return adapter(name).make(device, dtype)
+    return adapter(name).make(device, dtype).checked()
 
 
 def backend_of(x: Any, dtype: str | None = None) -> Backend:

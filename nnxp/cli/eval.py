@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nnxp.argtypes import count
-from nnxp.backends import BACKEND_NAMES
+from nnxp.backends import BACKEND_NAMES, INFERENCE_DTYPES
 from nnxp.cli.common import (
     EVAL_BATCH_IMAGES,
     THREADS_HELP,
@@ -29,6 +29,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--weights", required=True, type=Path, metavar="FILE")
     parser.add_argument("--backend", choices=BACKEND_NAMES, default="numpy")
     parser.add_argument("--device")
+    parser.add_argument("--dtype", choices=INFERENCE_DTYPES,
+                        help="cast the parameters and the data to this dtype and score in it "
+                        "(default: the dtype the model was saved in); float16 halves memory "
+                        "and is for evaluation and inference only")
     parser.add_argument("--dataset",
                         help="auto, mnist or mnist-5k (default: the one the model was "
                         "trained on)")
@@ -49,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with backend_hint():
-            net, meta = load_model(args.weights, backend=args.backend, device=args.device)
+            net, meta = load_model(args.weights, backend=args.backend, device=args.device,
+                                   dtype=args.dtype)
     for warning in caught:
         print(f"nnxp eval: warning: {warning.message}", file=sys.stderr)
     data = meta.get("dataset", {})
@@ -65,8 +70,14 @@ def run(args: argparse.Namespace) -> int:
             f"the model takes samples of shape {expected} but {dataset} has "
             f"{tuple(x_test.shape[1:])}; pick the dataset it was trained on with --dataset"
         )
-    with limit_threads(args.threads):
-        predicted = predict_labels(net, x_test, EVAL_BATCH_IMAGES if images else 10_000)
+    nonfinite: list[int] = []
+    with limit_threads(args.threads), np.errstate(over="ignore", invalid="ignore"):
+        predicted = predict_labels(net, x_test, EVAL_BATCH_IMAGES if images else 10_000,
+                                   nonfinite=nonfinite)
+    if sum(nonfinite):
+        hint = "; evaluate in float32 (--dtype float32)" if net.dtype == "float16" else ""
+        print(f"nnxp eval: warning: {sum(nonfinite)} of {len(x_test)} samples got scores that "
+              f"are NaN or infinite in {net.dtype} (an overflow?){hint}", file=sys.stderr)
     labels = np.asarray(t_test).astype(np.int64).reshape(-1)
     classes = output_size(meta)
     if labels.size and int(labels.max()) >= classes:
@@ -81,11 +92,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({
             "accuracy": accuracy, "correct": correct, "total": int(labels.size),
             "confusion": confusion.tolist(), "dataset": dataset, "weights": str(args.weights),
-            "backend": net.backend.name,
+            "backend": net.backend.name, "dtype": net.dtype,
         }))
         return 0
     print(f"{args.weights}: test accuracy {accuracy:.4f} ({correct} of {labels.size}) on "
-          f"{dataset} with {where(net.backend)}")
+          f"{dataset} with {where(net.backend)} {net.dtype}")
     width = max(5, len(str(int(confusion.max()))) + 1)
     print("confusion matrix (rows: true label, columns: predicted)")
     print("true" + "".join(f"{j:>{width}}" for j in range(classes)))

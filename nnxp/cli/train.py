@@ -15,7 +15,7 @@ import math
 import time
 from typing import Any
 
-from nnxp.argtypes import count, positive_int
+from nnxp.argtypes import count, positive_int, train_dtype
 from nnxp.backends import BACKEND_NAMES, DTYPES
 from nnxp.cli.common import (
     EVAL_BATCH_IMAGES,
@@ -138,7 +138,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        "with replacement, as the book's scripts (default: shuffle)")
     train.add_argument("--eval-samples", type=positive_int, metavar="N",
                        help="evaluate each epoch on the first N samples only (default: all)")
-    train.add_argument("--dtype", choices=DTYPES, default="float32")
+    train.add_argument("--dtype", type=train_dtype, choices=DTYPES, default="float32")
     train.add_argument("--seed", type=count, default=0,
                        help="initial weights and batches (an integer >= 0)")
     train.add_argument("--save", metavar="PATH", help="write the model (.npz) here")

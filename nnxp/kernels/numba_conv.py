@@ -21,7 +21,8 @@ permutes between the book's (N, C, H, W) and the products' rows. Here:
 The compiled loops (:mod:`nnxp.kernels.numba_conv_loops`) are imported at the first call, so
 this module costs nothing to nets without convolutions. Each function takes its reference's
 arguments and returns its values (to the rounding of a differently ordered sum), or
-NotImplemented for what it does not handle: dtypes other than float32/float64, mixed dtypes,
+NotImplemented for what it does not handle: dtypes other than float32/float64 (conv_forward
+takes float16 too, computing in float32 and rounding once), mixed dtypes,
 gradients whose shapes do not fit the images (the loops index unchecked), and NumPy without
 Numba.
 """
@@ -62,6 +63,26 @@ def _floats(*arrays: Any) -> bool:
     """All NumPy arrays of one float dtype."""
     dtype = arrays[0].dtype if type(arrays[0]) is np.ndarray else None
     return dtype in _FLOATS and all(type(a) is np.ndarray and a.dtype == dtype for a in arrays)
+
+
+def _halves(*arrays: Any) -> bool:
+    """All NumPy arrays of float16."""
+    return all(type(a) is np.ndarray and a.dtype == np.float16 for a in arrays)
+
+
+def _half_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: int) -> Any:
+    """conv_forward of float16 arrays: the product in float32, rounded to float16 once.
+
+    NumPy's own float16 product sums in float32 and rounds once too, but without BLAS (a
+    hundred times slower); GPUs' half-precision products also sum in float32. The reference
+    rounds once more, after adding the bias, so results differ from it by about an ulp.
+    col is None: a backward pass (float16 nets are for inference) builds im2col again.
+    """
+    single = np.float32
+    out = conv_forward(x.astype(single), W.astype(single), b.astype(single), stride, pad)
+    if out is NotImplemented:
+        return out
+    return out[0].astype(np.float16), None
 
 
 def _channels_last(x: Any, pad: int = 0) -> np.ndarray:
@@ -108,6 +129,8 @@ def conv_forward(x: Any, W: Any, b: Any, stride: int, pad: int) -> Any:
     matrix when x has one channel and it is at most KEEP_BYTES (its columns (fy, fx) are
     then the reference's (c, fy, fx)), else None: the backward pass builds it again."""
     loops = _loops()
+    if loops is not None and _halves(x, W, b):
+        return _half_forward(x, W, b, stride, pad)
     if loops is None or not _floats(x, W, b) or x.ndim != 4 or W.ndim != 4 or b.ndim != 1:
         return NotImplemented
     fn, c, fh, fw = W.shape

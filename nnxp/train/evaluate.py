@@ -18,12 +18,16 @@ def accuracy(network: Any, x: Any, t: Any, n: int | None = None,
 
 
 def predict_labels(
-    network: Any, x: Any, batch_size: int = 10_000, max_bytes: int = 64 << 20
+    network: Any, x: Any, batch_size: int = 10_000, max_bytes: int = 64 << 20,
+    nonfinite: list[int] | None = None,
 ) -> np.ndarray:
     """The class each sample's highest score picks, as a host int64 array, predicted in chunks
     so the widest layer's activations for a chunk stay under ``max_bytes`` (a legitimately
     wide model evaluates in bounded memory); ``batch_size`` caps the chunk (conv nets, whose
-    widest activations the parameters do not show, rely on it)."""
+    widest activations the parameters do not show, rely on it).
+
+    ``nonfinite``, when given, receives for each chunk the number of samples with a score
+    that is NaN or infinite (float16 overflows past 65504, where float32 would not)."""
     be = network.backend
     xp = be.xp
     x = be.adopt(x, network.dtype)
@@ -34,7 +38,11 @@ def predict_labels(
     out = []
     for start in range(0, int(x.shape[0]), chunk):
         stop = min(start + chunk, int(x.shape[0]))
-        out.append(be.to_numpy(xp.argmax(network.predict(x[start:stop, ...]), axis=1)))
+        y = network.predict(x[start:stop, ...])
+        out.append(be.to_numpy(xp.argmax(y, axis=1)))
+        if nonfinite is not None:
+            bad = xp.logical_not(xp.all(xp.isfinite(y), axis=1))
+            nonfinite.append(int(xp.sum(xp.astype(bad, xp.int64))))
     return np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
 
 

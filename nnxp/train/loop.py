@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from nnxp.backends import HALF, check_train_dtype
 from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
 from nnxp.optim import get_optimizer
@@ -103,6 +104,8 @@ class Trainer:
     ) -> None:
         from nnxp.files import distinct_outputs
 
+        if getattr(network, "dtype", None) == HALF:  # float16 nets are for inference
+            check_train_dtype(HALF)
         self.network = network
         be = self.backend = network.backend
         self.x_train, self.t_train = self._batch(x_train, t_train)

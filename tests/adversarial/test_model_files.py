@@ -357,7 +357,7 @@ def test_a_mutated_config_loads_or_is_refused(tmp_path, tiny_data, case, change)
 @pytest.mark.parametrize(("change", "needle"), [
     (lambda m: m.update(format_version=99), "format version 99, this nnxp reads up to 2"),
     (lambda m: m.update(format_version="1"), "format version '1'"),
-    (lambda m: m.update(dtype="float16"), "dtype 'float16', not one of float32, float64"),
+    (lambda m: m.update(dtype="float8"), "dtype 'float8', not one of float16, float32, float64"),
     (lambda m: m.update(dtype=None), "dtype None"),
     (lambda m: m.update(dtype=32), "dtype 32"),
     (lambda m: m.update(dataset=None), "dataset is None"),
