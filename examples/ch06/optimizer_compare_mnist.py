@@ -9,8 +9,8 @@ It prints the book's lines every 100 iterations (``===========iteration:0=======
 """
 
 from nnxp import companion
-from nnxp.cli import limit_threads
 from nnxp.plot.optimizers import compare_optimizers, plot_optimizer_comparison
+from nnxp.threads import limit_threads
 
 
 def main(args):

@@ -14,9 +14,9 @@ digits a person would hesitate over too. ``nnxp plot misclassified`` draws the s
 import numpy as np
 
 from nnxp import companion
-from nnxp.cli import limit_threads
 from nnxp.plot.misclassified import draw_misclassified, first_misclassified, predict_labels
 from nnxp.plot.weights import load_trained_net
+from nnxp.threads import limit_threads
 
 
 def setup(parser):
