@@ -19,7 +19,7 @@ _LAZY: dict[str, str] = {
     "DeepConvNet": "nnxp.models.conv",
     "Network": "nnxp.models.base",
     "ModalNetwork": "nnxp.models.base",
-    "ParamMap": "nnxp.models.base",
+    "ParamMap": "nnxp.models.params",
 }
 
 

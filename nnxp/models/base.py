@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from nnxp.errors import NnxpError
 from nnxp.functions import check_label_range, check_labels
 from nnxp.layers import BatchNormalization, Dropout, SoftmaxWithLoss
 from nnxp.models.checks import check_param_memory, positive_int
+from nnxp.models.params import ParamMap
 
 Shapes = dict[str, tuple[int, ...]]
 """Parameter (or buffer) name -> the shape of its array."""
@@ -41,40 +42,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return list(value)
     return dict(value) if isinstance(value, dict) else value
-
-
-class ParamMap(MutableMapping):
-    """A live view of the parameters: name -> the owning layer's attribute."""
-
-    def __init__(self, slots: dict[str, tuple[Any, str]]) -> None:
-        self._slots = slots
-
-    def __getitem__(self, key: str) -> Any:
-        layer, attr = self._slots[key]
-        return getattr(layer, attr)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key not in self._slots:
-            raise KeyError(f"{key!r} is not a parameter of this net; it has {list(self._slots)}")
-        layer, attr = self._slots[key]
-        setattr(layer, attr, value)
-
-    def __delitem__(self, key: str) -> None:
-        raise TypeError("a net's parameters cannot be removed")
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._slots)
-
-    def __len__(self) -> int:
-        return len(self._slots)
-
-    def slots(self) -> dict[str, tuple[Any, str]]:
-        """For each parameter name, the layer that owns it and the attribute it lives in."""
-        return dict(self._slots)
-
-    def grads_of(self) -> dict[str, Any]:
-        """The gradients backward stored beside each parameter (dW for W, db for b)."""
-        return {key: getattr(layer, "d" + attr) for key, (layer, attr) in self._slots.items()}
 
 
 class Network:

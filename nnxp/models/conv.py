@@ -14,7 +14,7 @@ from nnxp.backends import Backend
 from nnxp.conv import Convolution, Pooling, conv_output_size
 from nnxp.errors import NnxpError
 from nnxp.layers import Affine, Dropout, Relu
-from nnxp.models.base import ModalNetwork, ParamMap, Shapes
+from nnxp.models.base import ModalNetwork, Shapes
 from nnxp.models.checks import (
     check_init_std,
     dropout_fraction,
@@ -24,6 +24,7 @@ from nnxp.models.checks import (
     show,
     size,
 )
+from nnxp.models.params import ParamMap
 
 SIMPLE_CONV_PARAM: dict[str, int] = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 """The book's conv_param default for SimpleConvNet."""

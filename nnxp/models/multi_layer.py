@@ -7,7 +7,7 @@ from typing import Any
 
 from nnxp.backends import Backend
 from nnxp.layers import Affine, BatchNormalization, Dropout
-from nnxp.models.base import ModalNetwork, Network, ParamMap, Shapes, affine_shapes
+from nnxp.models.base import ModalNetwork, Network, Shapes, affine_shapes
 from nnxp.models.checks import (
     ACTIVATIONS,
     check_activation,
@@ -21,6 +21,7 @@ from nnxp.models.checks import (
     size,
     sizes,
 )
+from nnxp.models.params import ParamMap
 
 Slots = dict[str, tuple[Any, str]]
 

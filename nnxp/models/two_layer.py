@@ -13,7 +13,7 @@ from typing import Any
 
 from nnxp.backends import Backend
 from nnxp.layers import Affine, SoftmaxWithLoss
-from nnxp.models.base import Network, ParamMap, Shapes, affine_shapes
+from nnxp.models.base import Network, Shapes, affine_shapes
 from nnxp.models.checks import (
     ACTIVATIONS,
     check_activation,
@@ -22,6 +22,7 @@ from nnxp.models.checks import (
     positive_int,
     size,
 )
+from nnxp.models.params import ParamMap
 
 
 class TwoLayerNet(Network):
