@@ -140,3 +140,15 @@ def tiny_data(monkeypatch):
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     return calls
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A clean current folder and cache, so nothing a case writes escapes it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
+    return work

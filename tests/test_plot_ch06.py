@@ -323,17 +323,6 @@ def test_draw_activation_histograms_needs_rows(tmp_path):
 
 # --- nnxp plot activation-histograms, weight-init, batchnorm --------------------------------
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """An empty current folder and cache."""
-    pytest.importorskip("matplotlib")
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
-    return work
-
 
 def test_cli_activation_histograms(workdir):
     from tests.adversarial.conftest import cli

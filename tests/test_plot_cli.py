@@ -15,16 +15,6 @@ pytestmark = pytest.mark.host
 pytest.importorskip("matplotlib")
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """An empty current folder and cache."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
-    return work
-
 
 def test_help_lists_every_figure_with_its_summary_and_options(capsys):
     with pytest.raises(SystemExit):

@@ -10,7 +10,7 @@ from nnxp.plot.overfit import draw_overfit, overfit_history
 from tests.adversarial.conftest import assert_refused, cli
 from tests.blobs import blobs
 
-pytestmark = pytest.mark.host
+pytestmark = [pytest.mark.host, pytest.mark.usefixtures("tiny_data")]
 
 pytest.importorskip("matplotlib")
 
@@ -62,15 +62,6 @@ def test_draw_overfit_is_the_books_figure(tmp_path):
     with pytest.raises(NnxpError, match="two lists of one length, got 3 and 2"):
         draw_overfit([0.1, 0.2, 0.3], [0.1, 0.2], tmp_path / "p.png")
 
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch, tiny_data):
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
-    return work
 
 
 def test_nnxp_plot_overfit_with_weight_decay(workdir, tiny_data):

@@ -13,7 +13,7 @@ from nnxp.search import Trial, best, draw_trials, random_search
 from tests.adversarial.conftest import assert_refused, cli
 from tests.blobs import blobs
 
-pytestmark = pytest.mark.host
+pytestmark = [pytest.mark.host, pytest.mark.usefixtures("tiny_data")]
 
 
 @pytest.fixture(scope="module")
@@ -116,15 +116,6 @@ def test_plot_search_draws_the_best_twenty(tmp_path):
     with pytest.raises(NnxpError, match="no trial to draw"):
         plot_search([], tmp_path / "t.png")
 
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch, tiny_data):
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
-    return work
 
 
 SEARCH = ["search", "--trials", "3", "--epochs", "3", "--hidden", "20", "--lr-range", "-1.5",

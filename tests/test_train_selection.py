@@ -10,19 +10,10 @@ import pytest
 from nnxp.io import read_model_file
 from tests.adversarial.conftest import cli
 
-pytestmark = pytest.mark.host
+pytestmark = [pytest.mark.host, pytest.mark.usefixtures("tiny_data")]
 
 TRAIN = ["train", "--epochs", "2", "--batch-size", "50", "--lr", "0.5"]
 
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch, tiny_data):
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("NNXP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
-    return work
 
 
 def test_train_size_and_test_size_take_the_first_samples(workdir):
