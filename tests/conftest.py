@@ -152,3 +152,26 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
     monkeypatch.delenv("NNXP_DATA_DIR", raising=False)
     return work
+
+
+@pytest.fixture
+def mnist_shaped(monkeypatch):
+    """load_dataset gives 60 train and 50 test random MNIST-shaped images (784 or 1x28x28),
+    of digits' density. The list it returns records each call."""
+    import numpy as np
+
+    from nnxp import datasets
+
+    calls = []
+
+    def load_dataset(name="auto", **kwargs):
+        calls.append((name, kwargs))
+        rng = np.random.default_rng(2)
+        x = (rng.random((110, 784)) * (rng.random((110, 784)) < 0.2)).astype(np.float32)
+        t = rng.integers(0, 10, 110).astype(np.uint8)
+        if not kwargs.get("flatten", True):
+            x = x.reshape(-1, 1, 28, 28)
+        return ((x[:60], t[:60]), (x[60:], t[60:])), "mnist-5k"
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls

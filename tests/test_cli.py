@@ -275,24 +275,6 @@ def test_eval_errors_are_one_line(fake_data, capsys, _isolated):
     _assert_one_line_error(code, err, "--weights")
 
 
-@pytest.fixture
-def mnist_shaped(monkeypatch):
-    """load_dataset gives 60 train and 50 test random MNIST-shaped images (784 or 1x28x28)."""
-    calls = []
-
-    def load_dataset(name="auto", **kwargs):
-        calls.append((name, kwargs))
-        rng = np.random.default_rng(2)
-        x = (rng.random((110, 784)) * (rng.random((110, 784)) < 0.2)).astype(np.float32)
-        t = rng.integers(0, 10, 110).astype(np.uint8)
-        if not kwargs.get("flatten", True):
-            x = x.reshape(-1, 1, 28, 28)
-        return ((x[:60], t[:60]), (x[60:], t[60:])), "mnist-5k"
-
-    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    return calls
-
-
 def _book_pickle(path, arch, seed=0):
     """A pickle of random weights shaped as the book's for ``arch`` (float64, as NumPy saves)."""
     import pickle

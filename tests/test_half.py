@@ -182,20 +182,6 @@ def book_pickle(path: Path, arch: str, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture
-def mnist_like(monkeypatch):
-    """load_dataset gives 60 train and 50 test MNIST-shaped images, of digits' density."""
-    def load_dataset(name="auto", **kwargs):
-        rng = np.random.default_rng(2)
-        x = (rng.random((110, 784)) * (rng.random((110, 784)) < 0.2)).astype(np.float32)
-        t = rng.integers(0, 10, 110).astype(np.uint8)
-        if not kwargs.get("flatten", True):
-            x = x.reshape(-1, 1, 28, 28)
-        return ((x[:60], t[:60]), (x[60:], t[60:])), "mnist-5k"
-
-    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-
-
-@pytest.fixture
 def book_dir(tmp_path, monkeypatch):
     """NNXP_BOOK_DIR: a folder laid out like the book's repository, with random pickles."""
     from nnxp.book_weights import BOOK_FILES
@@ -209,7 +195,7 @@ def book_dir(tmp_path, monkeypatch):
 
 @pytest.mark.host
 @pytest.mark.parametrize("arch", ["ch03", "ch07", "ch08"])
-def test_eval_scores_in_the_dtype_asked(mnist_like, book_dir, capsys, tmp_path, monkeypatch,
+def test_eval_scores_in_the_dtype_asked(mnist_shaped, book_dir, capsys, tmp_path, monkeypatch,
                                         arch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(["convert", "--arch", arch, "-o", "m.npz"], capsys)
@@ -231,7 +217,7 @@ def test_eval_scores_in_the_dtype_asked(mnist_like, book_dir, capsys, tmp_path, 
 
 
 @pytest.mark.host
-def test_eval_warns_when_float16_overflows(mnist_like, tmp_path, monkeypatch, capsys):
+def test_eval_warns_when_float16_overflows(mnist_shaped, tmp_path, monkeypatch, capsys):
     from nnxp.book_weights import import_book_weights
     from nnxp.io import save_model
 
@@ -251,7 +237,7 @@ def test_eval_warns_when_float16_overflows(mnist_like, tmp_path, monkeypatch, ca
 
 @pytest.mark.host
 def test_convert_to_float16_writes_a_half_size_file_that_loads_in_float16(
-        mnist_like, book_dir, capsys, tmp_path, monkeypatch):
+        mnist_shaped, book_dir, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run(["convert", "--arch", "ch07", "-o", "m32.npz"], capsys)[0] == 0
     code, out, err = run(["convert", "--arch", "ch07", "-o", "m16.npz", "--dtype", "float16"],
