@@ -178,6 +178,9 @@ class Dropout:
     Masks are drawn on the host from a NumPy generator seeded per layer and moved to the
     input's device, so one seed gives the same masks on every backend. ``keep_mask = True``
     reuses the last mask (for checking gradients: the loss must be one function).
+    ``batch_share = (start, total)``: the input is rows ``start:`` of a batch of ``total``
+    rows split over processes; the mask is drawn for the whole batch and this share taken, so
+    the processes of a job drop what one process would.
     """
 
     train_flg_aware = True
@@ -191,13 +194,20 @@ class Dropout:
         self.rng = host_rng(seed)
         self.keep_mask = False
         self.mask = None
+        self.batch_share: tuple[int, int] | None = None
 
     def forward(self, x: Any, train_flg: bool = True) -> Any:
         xp = array_namespace(x)
         if not train_flg:
             return x * (1.0 - self.dropout_ratio)
         if not (self.keep_mask and self.mask is not None and tuple(self.mask.shape) == x.shape):
-            host = self.rng.random(tuple(x.shape)) > self.dropout_ratio
+            shape = tuple(x.shape)
+            if self.batch_share is None:
+                host = self.rng.random(shape) > self.dropout_ratio
+            else:
+                start, total = self.batch_share
+                whole = self.rng.random((total, *shape[1:])) > self.dropout_ratio
+                host = whole[start:start + shape[0], ...]
             self.mask = backend_of(x).asarray(host)
         return xp.where(self.mask, x, 0.0)
 

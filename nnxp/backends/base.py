@@ -200,6 +200,18 @@ class Adapter:
         del mode
         return ()
 
+    def job_device(self, local_rank: int) -> str | None:
+        """The device the process of node-local rank ``local_rank`` of a distributed job
+        uses when none is named: None, the library's default (GPU libraries deal out their
+        GPUs)."""
+        del local_rank
+        return None
+
+    def collectives(self) -> str:
+        """The module whose ``make(mpi_comm, backend)`` sums its arrays across the processes
+        of a distributed job (:mod:`nnxp.distributed`): MPI on host buffers by default."""
+        return "nnxp.distributed.host"
+
     def asarray(self, xp: Any, host: Any, dtype: Any, device: Any) -> Any:
         """A host array or nested sequence copied to ``device``."""
         return xp.asarray(np.asarray(host, order="C"), dtype=dtype, device=device)

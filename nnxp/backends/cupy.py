@@ -85,5 +85,12 @@ class CupyAdapter(Adapter):
     def kernel_modules(self, mode: str) -> tuple[str, ...]:
         return ("nnxp.kernels.cupy",)
 
+    def job_device(self, local_rank: int) -> str | None:
+        count = importlib.import_module("cupy").cuda.runtime.getDeviceCount()
+        return f"cuda:{local_rank % count}" if count else None
+
+    def collectives(self) -> str:
+        return "nnxp.distributed.nccl"  # device buffers, summed by NCCL between the GPUs
+
 
 ADAPTER = CupyAdapter()

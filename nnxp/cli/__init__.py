@@ -13,7 +13,7 @@ import sys
 
 from nnxp.cli import convert, gradcheck, info, plot, search, train
 from nnxp.cli import eval as evaluate
-from nnxp.cli.common import THREADS_HELP, Parser, limit_threads
+from nnxp.cli.common import THREADS_HELP, Parser, error_line, limit_threads
 from nnxp.errors import NnxpError
 
 __all__ = ["THREADS_HELP", "build_parser", "limit_threads", "main"]
@@ -42,22 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
-    except NnxpError as exc:
-        print(f"nnxp {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         # the reader (``| head``) left: nothing more to say, and nothing to flush at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except MemoryError:
-        print(f"nnxp {args.command}: error: out of memory; use smaller sizes (--hidden, "
-              "--batch-size) or free memory", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"nnxp {args.command}: error: {exc.strerror or exc}{where}; check the paths and "
-              "the free space", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"nnxp {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except (NnxpError, MemoryError, OSError, KeyboardInterrupt) as exc:
+        line, code = error_line(args.command, exc)
+        if line:
+            print(line, file=sys.stderr)
+        return code

@@ -88,3 +88,25 @@ def data_inputs(data_dir: str | None) -> dict[str, str | None]:
 
     return {"--data-dir": data_dir, "NNXP_DATA_DIR": os.environ.get("NNXP_DATA_DIR") or None,
             "the data cache": str(cache_dir())}
+
+
+def error_line(command: str, exc: BaseException, where: str = "") -> tuple[str | None, int]:
+    """The one line a failed command prints for ``exc`` (None: nothing, the error was said
+    elsewhere) and its exit code: 2 for bad input, the environment and memory, 130 for an
+    interrupt, 1 for anything else. ``where`` goes before the message ("rank 1 of 2: ")."""
+    from nnxp.errors import NnxpError
+
+    head = f"nnxp {command}: "
+    if isinstance(exc, NnxpError):
+        return (None if getattr(exc, "quiet", False) else f"{head}error: {where}{exc}"), 2
+    if isinstance(exc, MemoryError):
+        return (f"{head}error: {where}out of memory; use smaller sizes (--hidden, --batch-size) "
+                "or free memory"), 2
+    if isinstance(exc, OSError):
+        at = f" ({exc.filename})" if exc.filename else ""
+        return (f"{head}error: {where}{exc.strerror or exc}{at}; check the paths and the free "
+                "space"), 2
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{head}interrupted{' (' + where.rstrip(': ') + ')' if where else ''}", 130
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"{head}error: {where}{type(exc).__name__}: {text}", 1

@@ -21,6 +21,7 @@ from nnxp.cli.common import (
     EVAL_BATCH_IMAGES,
     THREADS_HELP,
     data_inputs,
+    error_line,
     flag,
     load_data,
     open_backend,
@@ -146,6 +147,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="PATH", help="write a PNG of accuracy and loss")
     train.add_argument("--threads", type=count, default=1, metavar="N", help=THREADS_HELP)
     train.add_argument("--quiet", action="store_true", help="only the final summary")
+    train.add_argument("--distributed", action="store_true",
+                       help="train one net over every process of an MPI job: `mpiexec -n N "
+                       "nnxp train --distributed ...` (pip install 'nnxp[mpi]'); --batch-size "
+                       "is the global batch, split evenly; rank 0 prints and writes")
     train.set_defaults(func=run)
     return train
 
@@ -243,19 +248,42 @@ def _dataset_info(args: argparse.Namespace, dataset: str, images: bool, x_train:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train a net on MNIST as the book's chapter 4-8 scripts do, and report how it went."""
+    """Train a net on MNIST as the book's chapter 4-8 scripts do, and report how it went;
+    with --distributed, one net over every process of an MPI job."""
+    from nnxp.distributed.launch import check_launch
+
+    check_launch(args.distributed)
+    if not args.distributed:
+        return _report(args, *_prepare(args, None))
+    from nnxp.distributed import init
+
+    comm = init()
+    with comm.setup():  # a failure on any process: every process stops, rank 0 says why
+        job = _prepare(args, comm)
+    with comm.guard(lambda exc, where: error_line("train", exc, where)):
+        return _report(args, *job)
+
+
+def _prepare(args: argparse.Namespace, comm: Any) -> tuple[Any, str, str, float, Any]:
+    """Check the options, load the data and build the net and its Trainer (on each process
+    of a job with ``comm``); returns (trainer, dataset, evaluated set, loading seconds,
+    comm)."""
     from nnxp.datasets.split import check_selection, select_splits
     from nnxp.files import distinct_outputs
 
     started = time.perf_counter()
+    speaks = comm is None or comm.rank == 0
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise NnxpError(f"learning rate must be a finite number > 0, got {args.lr}; "
                         "pass e.g. --lr 0.1")
     optimizer_param = _optimizer_param(args)
-    backend = open_backend(args.backend, args.device, args.dtype)
-    outputs = {"model": args.save, "metrics": args.metrics, "plot": args.plot}
-    distinct_outputs({"--save": args.save, "--metrics": args.metrics, "--plot": args.plot},
-                     data_inputs(args.data_dir))
+    if comm is not None:
+        comm.batch_share(args.batch_size)
+    device = args.device if comm is None else args.device or comm.device(args.backend)
+    backend = open_backend(args.backend, device, args.dtype)
+    if speaks:  # only rank 0 of a job writes
+        distinct_outputs({"--save": args.save, "--metrics": args.metrics, "--plot": args.plot},
+                         data_inputs(args.data_dir))
     if args.plot:
         from nnxp.plot import require_matplotlib
 
@@ -266,7 +294,8 @@ def run(args: argparse.Namespace) -> int:
                  "validation": args.validation}
     check_selection(**selection, batch_size=args.batch_size)
 
-    splits, dataset = load_data(args.dataset, args.data_dir, args.quiet, flatten=not images)
+    quiet = args.quiet or not speaks
+    splits, dataset = load_data(args.dataset, args.data_dir, quiet, flatten=not images)
     (x_train, t_train), (x_test, t_test) = select_splits(
         splits, **selection, seed=args.seed, batch_size=args.batch_size, dataset=dataset)
     evaluated = "test" if args.validation is None else "val"
@@ -274,6 +303,13 @@ def run(args: argparse.Namespace) -> int:
     net = _network(args, backend, tuple(int(n) for n in x_train.shape[1:]))
     from nnxp.train import Trainer
 
+    extra: list[Any] = []
+    if comm is not None:
+        from nnxp.train.distributed import DataParallel
+
+        extra.append(DataParallel(comm))
+    outputs = _outputs(args, {"dataset": _dataset_info(args, dataset, images, x_train, x_test)})
+    outputs["callbacks"] = [*outputs.get("callbacks", []), *extra]
     trainer = Trainer(
         net, x_train, t_train, x_test, t_test,
         epochs=args.epochs or 1, mini_batch_size=args.batch_size, optimizer=args.optimizer,
@@ -281,22 +317,37 @@ def run(args: argparse.Namespace) -> int:
         iters=None if args.epochs else args.iters,
         sampling=args.sampling, gradient=args.gradient, seed=args.seed,
         eval_batch_size=EVAL_BATCH_IMAGES if images else 10_000,
-        threads=args.threads,
-        **_outputs(args, {"dataset": _dataset_info(args, dataset, images, x_train, x_test)}),
+        threads=args.threads, **outputs,
     )
+    return trainer, dataset, evaluated, loading, comm
+
+
+def _report(args: argparse.Namespace, trainer: Any, dataset: str, evaluated: str,
+            loading: float, comm: Any) -> int:
+    """Train, printing the run's header, its result and the files written (rank 0 of a job
+    alone prints)."""
+    started = time.perf_counter() - loading
+    net = trainer.network
     be = net.backend
-    hyper = "".join(f", {key} {value:g}" for key, value in optimizer_param.items() if key != "lr")
-    if not args.quiet:
+    speaks = comm is None or comm.rank == 0
+    hyper = "".join(f", {key} {value:g}" for key, value in trainer.optimizer_param.items()
+                    if key != "lr")
+    if speaks and not args.quiet:
+        n_eval = int(trainer.x_test.shape[0])
         print(
             f"training {args.model} {describe(net.config)} on {dataset} "
-            f"({trainer.train_size} train, {int(x_test.shape[0])} {_EVALUATED[evaluated]}) "
+            f"({trainer.train_size} train, {n_eval} {_EVALUATED[evaluated]}) "
             f"with {where(be)} "
             f"{args.dtype}: {args.optimizer} lr {args.lr:g}{hyper}, batch {args.batch_size}, "
             f"{plural(trainer.max_iter, 'iteration')} ({plural(trainer.epochs, 'epoch')}), "
             f"seed {args.seed}",
             flush=True,
         )
+        if comm is not None:
+            print(_job_line(comm, trainer), flush=True)
     trainer.train()  # on --threads threads
+    if not speaks:
+        return 0
     final = trainer.final
     print(
         f"final: {evaluated} acc {final['test_acc']:.4f}, train acc {final['train_acc']:.4f}, "
@@ -309,9 +360,28 @@ def run(args: argparse.Namespace) -> int:
         f"training and evaluating), {1e3 * final['seconds_per_step']:.2f} ms per iteration "
         f"({where(be)} {args.dtype})"
     )
+    if comm is not None and comm.calls:
+        print(f"reductions: {plural(comm.calls, 'allreduce')} of "
+              f"{comm.bytes / comm.calls / 1e3:.1f} kB, {1e3 * comm.seconds / comm.calls:.3f} "
+              f"ms each ({100 * comm.seconds / max(final['seconds'], 1e-9):.0f}% of the time)")
+    outputs = {"model": args.save, "metrics": args.metrics, "plot": args.plot}
     written = [f"{what}: {path}" for what, path in outputs.items() if path is not None]
     if args.save:
         written[0] += f" (score it: nnxp eval --weights {args.save})"
     print("\n".join(written) or "files: none written (--save FILE.npz keeps the model; "
                                "--metrics and --plot keep the history)")
     return 0
+
+
+def _job_line(comm: Any, trainer: Any) -> str:
+    """How the job splits the work: processes, each one's batch, the reduction engine."""
+    from nnxp.train.distributed import normalises_batches
+
+    share = trainer.batch_size // comm.size
+    line = (f"distributed: {comm.size} {'process' if comm.size == 1 else 'processes'} ({comm.launcher}), "
+            f"{share} samples of each batch of {trainer.batch_size} per process, gradients "
+            f"averaged by {comm.engine(trainer.backend).name} in one buffer per step")
+    if normalises_batches(trainer.network):
+        line += (f"; batch norm normalises over each process's {share} samples, so the "
+                 "result differs from one process's")
+    return line

@@ -271,15 +271,23 @@ class Network:
         Predicts ``batch_size`` samples at a time (default: accuracy_batch_size) to bound
         memory; the hits are summed on the device and read once.
         """
+        x, t = self.check_batch(x, t)
+        n = int(x.shape[0])
+        return self._hits(x, t, batch_size) / n if n else float("nan")
+
+    def hits(self, x: Any, t: Any, batch_size: int | None = None) -> int:
+        """How many samples' highest score is the label (what :meth:`accuracy` divides),
+        so the hits of shares of a data set add up exactly (a data-parallel evaluation)."""
+        return self._hits(*self.check_batch(x, t), batch_size)
+
+    def _hits(self, x: Any, t: Any, batch_size: int | None) -> int:
+        """hits() of a batch check_batch has passed."""
         if batch_size is not None:
             batch_size = positive_int("batch_size", batch_size)
         xp = self.backend.xp
-        x, t = self.check_batch(x, t)
         if t.ndim != 1:
             t = xp.argmax(t, axis=1)
         n = int(x.shape[0])
-        if n == 0:
-            return float("nan")
         chunk = batch_size or self.accuracy_batch_size or n
         hits = None
         for start in range(0, n, chunk):
@@ -287,7 +295,7 @@ class Network:
             y = xp.argmax(self.predict(x[start:stop, ...]), axis=1)
             h = xp.sum(xp.astype(y == xp.astype(t[start:stop], y.dtype), xp.int64))
             hits = h if hits is None else hits + h
-        return float(hits) / n
+        return 0 if hits is None else int(hits)
 
     def gradient(self, x: Any, t: Any) -> dict[str, Any]:
         """Gradients of loss(x, t) for every parameter, by backpropagation (training mode)."""

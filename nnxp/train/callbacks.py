@@ -21,6 +21,14 @@ Hooks, in the order a run calls them::
     on_train_end(trainer)                                 # trainer.final is set
     on_error(trainer, error)                              # instead, when the run raised
 
+Three hooks change what a step or an evaluation computes (data parallelism,
+:class:`nnxp.train.distributed.DataParallel`): ``on_batch(trainer, indices)`` returns the
+indices of the batch this process computes, ``on_gradients(trainer, grads, loss)`` the
+gradients and loss the update uses, and ``on_accuracy(trainer, x, t, n)`` an accuracy (None:
+the Trainer's own). A callback whose ``reports`` is True prints or writes files: a callback
+whose ``reporting`` is False (a process other than a job's rank 0) makes the Trainer leave
+those out.
+
 A hook that raises :class:`TrainingDiverged` stops the run; ``trainer.train_loss_list`` then
 keeps the losses of the steps before the one it names. ``outputs()`` names the files a
 callback writes, so the Trainer checks them all (``nnxp.files.distinct_outputs``) before
@@ -43,7 +51,7 @@ if TYPE_CHECKING:
 
 HOOKS: tuple[str, ...] = (
     "on_train_begin", "on_epoch_begin", "on_flush", "on_step_end", "on_epoch_steps_end",
-    "on_epoch_end", "on_train_end", "on_error",
+    "on_epoch_end", "on_train_end", "on_error", "on_batch", "on_gradients", "on_accuracy",
 )
 
 
@@ -51,7 +59,12 @@ __all__ = ["Callback", "Checkpoint", "DivergenceGuard", "EpochLog", "HistoryPlot
            "ProgressBar", "TrainingDiverged"]
 
 class TrainingDiverged(NnxpError):
-    """The loss became NaN or infinite; training stopped at ``step``."""
+    """The loss became NaN or infinite; training stopped at ``step``.
+
+    ``collective``: every process of a data-parallel job raises it at the same step (the
+    loss and parameters it checks are the same everywhere)."""
+
+    collective = True
 
     def __init__(self, message: str, step: int, epoch: int) -> None:
         super().__init__(message)
@@ -61,6 +74,9 @@ class TrainingDiverged(NnxpError):
 
 class Callback:
     """Base of the callbacks: every hook a no-op; override the ones needed."""
+
+    reports = False
+    """True for a callback that prints or writes files (one process of a job runs it)."""
 
     def outputs(self) -> dict[str, Path]:
         """The files this callback writes, by the option that named them (checked up front)."""
@@ -94,9 +110,27 @@ class Callback:
     def on_error(self, trainer: Trainer, error: BaseException) -> None:
         """The run raised ``error`` (re-raised after every callback saw it)."""
 
+    def on_batch(self, trainer: Trainer, indices: Any) -> Any:
+        """The indices (of ``trainer.x_train``) of the batch this process computes, from the
+        batch's ``indices`` (on the device)."""
+        return indices
+
+    def on_gradients(self, trainer: Trainer, grads: dict[str, Any], loss: Any
+                     ) -> tuple[dict[str, Any], Any]:
+        """The gradients and loss (a device scalar) the update and the history use, from
+        this process's (after backward, before the update)."""
+        return grads, loss
+
+    def on_accuracy(self, trainer: Trainer, x: Any, t: Any, n: int | None) -> float | None:
+        """The accuracy on the first ``n`` samples (all when None) of ``x``, or None to
+        leave it to the Trainer."""
+        return None
+
 
 class ProgressBar(Callback):
     """A tqdm bar per epoch on stderr (steps, and the mean of the last flushed losses)."""
+
+    reports = True
 
     def __init__(self) -> None:
         self.bar: Any = None
@@ -128,6 +162,8 @@ class EpochLog(Callback):
     """One line per epoch, epoch 0 (the untrained net) first: step, loss (the epoch's mean;
     "-" for epoch 0), train and test accuracy, seconds (``verbose``)."""
 
+    reports = True
+
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out
 
@@ -146,6 +182,8 @@ class Checkpoint(Callback):
     """The model file (``save_model``, atomic) after every epoch but the last, and at the end
     with the final result, so a run that stops keeps the last good epoch's model. ``info``
     joins the training settings in the file's metadata."""
+
+    reports = True
 
     def __init__(self, path: str | Path, info: dict[str, Any] | None = None,
                  option: str = "save_path") -> None:
@@ -190,6 +228,8 @@ class MetricsLog(Callback):
     the first line is epoch 0, the untrained net (its ``train_loss`` null), written with
     epoch 1's (as the model file, nothing is written before an epoch was trained)."""
 
+    reports = True
+
     def __init__(self, path: str | Path, option: str = "metrics_path") -> None:
         self.path, self.option = Path(path), option
 
@@ -209,6 +249,8 @@ class MetricsLog(Callback):
 class HistoryPlot(Callback):
     """A PNG of accuracy per epoch and loss per step, at the end (matplotlib checked now,
     before a long run that would end without its plot)."""
+
+    reports = True
 
     def __init__(self, path: str | Path, option: str = "plot_path") -> None:
         from nnxp.plot import require_matplotlib

@@ -155,6 +155,8 @@ class Trainer:
         self.out = out
         self.callbacks = self._callbacks(callbacks, save_path, save_info, metrics_path,
                                          plot_path)
+        if not all(getattr(cb, "reporting", True) for cb in self.callbacks):
+            self.callbacks = [cb for cb in self.callbacks if not getattr(cb, "reports", False)]
         outputs: dict[str, Any] = {}
         for cb in self.callbacks:
             for option, path in (cb.outputs() if hasattr(cb, "outputs") else {}).items():
@@ -251,6 +253,8 @@ class Trainer:
             net._loss(x_batch, t_batch, train_flg=True)  # draws the masks the gradient holds
             loss = net.last_layer.loss
             grads = net._numerical_gradient(x_batch, t_batch)
+        for hook in self._hooks["on_gradients"]:
+            grads, loss = hook(self, grads, loss)
         self.optimizer.update(net.params, grads)
         return loss
 
@@ -262,6 +266,8 @@ class Trainer:
         returns them (else an empty list). Benchmarks time exactly this method.
         """
         xp = self.backend.xp
+        for hook in self._hooks["on_batch"]:
+            batch_indices = hook(self, batch_indices)
         loss = self.train_step(
             xp.take(self.x_train, batch_indices, axis=0),
             xp.take(self.t_train, batch_indices, axis=0),
@@ -291,7 +297,12 @@ class Trainer:
         return losses
 
     def accuracy(self, x: Any, t: Any, n: int | None = None) -> float:
-        """Accuracy on the first ``n`` samples (all by default), predicted in chunks."""
+        """Accuracy on the first ``n`` samples (all by default), predicted in chunks (or as
+        an ``on_accuracy`` hook computes it: split over the processes of a job)."""
+        for hook in self._hooks["on_accuracy"]:
+            value = hook(self, x, t, n)
+            if value is not None:
+                return value
         return accuracy(self.network, x, t, n, self.eval_batch_size)
 
     def train(self) -> dict[str, Any]:
