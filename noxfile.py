@@ -1,4 +1,4 @@
-"""The test matrix: one session per file in backends/, plus examples, lint and bench.
+"""The test matrix: one session per file in backends/, plus tests-mpi, examples, lint and bench.
 
 ``nox`` runs every test session, examples and lint; ``nox -s bench`` runs the CPU benchmarks.
 """
@@ -41,6 +41,17 @@ def examples(session: nox.Session) -> None:
     subset quick mode uses); posargs go to pytest."""
     session.install("-e", ".[test,plot,data]")
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_examples*.py"))
+    session.run("pytest", "-q", *files, *session.posargs)
+
+
+@nox.session(name="tests-mpi")
+def tests_mpi(session: nox.Session) -> None:
+    """Distributed training under ``mpiexec -n 2`` (tests/test_mpi*.py, which the other test
+    sessions leave out: they are marked ``mpi``): one process's result reproduced, the errors
+    of a job, a rank that fails mid-run. The mpi extra brings mpi4py and MPICH's mpiexec;
+    posargs go to pytest."""
+    session.install("-e", ".[test,mpi]")
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_mpi*.py"))
     session.run("pytest", "-q", *files, *session.posargs)
 
 
@@ -95,4 +106,4 @@ def fuzz(session: nox.Session) -> None:
         session.error(f"findings in {', '.join(failed)}: see {crashes}")
 
 
-nox.options.sessions = [*(f"tests-{b}" for b in BACKENDS), "examples", "lint"]
+nox.options.sessions = [*(f"tests-{b}" for b in BACKENDS), "tests-mpi", "examples", "lint"]

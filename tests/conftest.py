@@ -6,9 +6,10 @@ session. On a backend that cannot run here
 (CuPy without a CUDA device), every backend test is skipped with the reason.
 
 The tests in ``tests/test_examples*.py`` run the book-companion scripts in child processes
-(seconds each): they are marked ``examples`` and left out of a run (deselected) unless it
-names their file (``pytest tests/test_examples.py``) or chooses by marker (``-m examples``);
-``nox -s examples`` runs them.
+(seconds each), those in ``tests/test_mpi*.py`` run jobs under ``mpiexec -n 2``: they are
+marked ``examples`` and ``mpi`` and left out of a run (deselected) unless it names their file
+(``pytest tests/test_examples.py``) or chooses by marker (``-m examples``); ``nox -s
+examples`` and ``nox -s tests-mpi`` run them.
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ NEEDS_IN_PLACE = {
 """Tests of in-place writes, by function name, skipped with the reason on immutable backends."""
 
 
-EXAMPLE_TESTS = "test_examples*.py"
-"""The test files that run the scripts of examples/ (marked ``examples``)."""
+OWN_SESSIONS = {"test_examples*.py": "examples", "test_mpi*.py": "mpi"}
+"""Test files that their own nox session runs, and the marker each file's tests get."""
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    if item.path.match(EXAMPLE_TESTS):
-        item.add_marker(pytest.mark.examples)
+    for pattern, marker in OWN_SESSIONS.items():
+        if item.path.match(pattern):
+            item.add_marker(getattr(pytest.mark, marker))
 
 
 def _named_on_the_command_line(config: pytest.Config, path) -> bool:
@@ -60,12 +62,14 @@ def _named_on_the_command_line(config: pytest.Config, path) -> bool:
     return any((here / arg.split("::")[0]).resolve() == path for arg in config.args)
 
 
-def _leave_out_examples(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the ``examples`` tests unless the run names their file or a marker expression."""
+def _leave_out_own_sessions(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the ``examples`` and ``mpi`` tests unless the run names their file or a marker
+    expression."""
     if config.option.markexpr:
         return
     named = {path: _named_on_the_command_line(config, path) for path in {i.path for i in items}}
-    left_out = [i for i in items if i.get_closest_marker("examples") and not named[i.path]]
+    left_out = [i for i in items if not named[i.path]
+                and any(i.get_closest_marker(m) for m in OWN_SESSIONS.values())]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         gone = {id(i) for i in left_out}
@@ -73,7 +77,7 @@ def _leave_out_examples(config: pytest.Config, items: list[pytest.Item]) -> None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    _leave_out_examples(config, items)
+    _leave_out_own_sessions(config, items)
     name = config.getoption("--backend")
     be, reason = _backend_or_reason(config)
     immutable = be is not None and not be.mutable
