@@ -12,6 +12,7 @@ host memory for NumPy, PyTorch, JAX and array-api-strict; NCCL between GPUs for 
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import sys
 import time
@@ -48,7 +49,7 @@ def _unflatten(xp: Any, flat: Any, like: list[Any]) -> list[Any]:
     """The pieces of ``flat`` shaped as ``like`` (the inverse of :func:`_flatten`)."""
     out, at = [], 0
     for a in like:
-        n = int(np.prod(a.shape))
+        n = math.prod(int(d) for d in a.shape)
         out.append(xp.reshape(flat[at:at + n], tuple(a.shape)))
         at += n
     return out
@@ -139,7 +140,9 @@ class Communicator:
             parts.append(loss)
         be = backend_of(arrays[0])
         xp = be.xp
-        flat = self._sum(be, _flatten(xp, parts, arrays[0].dtype)) * (1.0 / self.size)
+        flat = self._sum(be, _flatten(xp, parts, arrays[0].dtype))
+        if self.size > 1:
+            flat = flat * (1.0 / self.size)
         pieces = _unflatten(xp, flat, parts)
         mean_grads = dict(zip(keys, pieces[:len(keys)], strict=True))
         mean_buffers = {key: xp.astype(p, extra[key].dtype) if p.dtype != extra[key].dtype else p
