@@ -67,7 +67,7 @@ def bench(session: nox.Session) -> None:
     """The CPU benchmarks, each as ``python -m benchmarks.NAME`` (posargs go to every one).
 
     Each prints a table and writes JSON to benchmarks/results/."""
-    session.install("-e", ".[test]", "-r", "backends/torch.txt", "threadpoolctl")
+    session.install("-e", ".[test,mpi]", "-r", "backends/torch.txt", "threadpoolctl")
     # book_runs, examples_full: whole trainings and scripts, not timings
     shared = {"__init__", "harness", "book_runs", "examples_full"}
     for name in sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem not in shared):

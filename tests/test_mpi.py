@@ -157,6 +157,7 @@ def test_the_command_line_job_matches_one_process(tmp_path: Path) -> None:
      "--batch-size 14 or 16"),
     ((), "started by mpiexec (MPICH, Intel MPI) as 2 processes but without --distributed"),
     (("--distributed", "--lr", "-1"), "learning rate must be a finite number > 0"),
+    (("--distributed", "--batch-size", "many"), "argument --batch-size: 'many' is not an integer"),
 ])
 def test_a_wrong_job_is_one_line_from_rank_0(tmp_path: Path, argv: tuple[str, ...],
                                              says: str) -> None:

@@ -24,7 +24,10 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its errors as one line (problem and where to look) and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        from nnxp.distributed.launch import speaks
+
+        if speaks():  # under mpiexec every process parses the same line: rank 0 says it
+            print(f"{self.prog}: error: {message}; see `{self.prog} --help`", file=sys.stderr)
         sys.exit(2)
 
 

@@ -363,7 +363,8 @@ def _report(args: argparse.Namespace, trainer: Any, dataset: str, evaluated: str
     if comm is not None and comm.calls:
         print(f"reductions: {plural(comm.calls, 'allreduce')} of "
               f"{comm.bytes / comm.calls / 1e3:.1f} kB, {1e3 * comm.seconds / comm.calls:.3f} "
-              f"ms each ({100 * comm.seconds / max(final['seconds'], 1e-9):.0f}% of the time)")
+              f"ms each ({100 * comm.seconds / max(final['seconds'], 1e-9):.0f}% of training "
+              "and evaluating)")
     outputs = {"model": args.save, "metrics": args.metrics, "plot": args.plot}
     written = [f"{what}: {path}" for what, path in outputs.items() if path is not None]
     if args.save:
