@@ -184,3 +184,108 @@ def test_training_without_distributed_imports_nothing_of_mpi(tmp_path) -> None: 
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "0 []"
+
+
+@pytest.mark.host
+def test_distributed_without_mpi4py_says_which_extra_to_install(tmp_path) -> None:  # noqa: ANN001
+    shim = tmp_path / "shim" / "mpi4py"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text("raise ImportError('no mpi4py here')\n")
+    import os
+
+    path = os.pathsep.join([str(tmp_path / "shim"), os.environ.get("PYTHONPATH", "")])
+    done = _cli("train", "--distributed", "--iters", "1",
+                env={"PMI_SIZE": "1", "PMI_RANK": "0", "PYTHONPATH": path})
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == ("nnxp train: error: distributed training needs mpi4py and an MPI "
+                           "library: pip install 'nnxp[mpi]'\n")
+
+
+class _Buffer:
+    """A stand-in CuPy array: a NumPy array with a device pointer NCCL can be handed."""
+
+    live: dict[int, np.ndarray] = {}
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self.data = type("Memory", (), {"ptr": id(values)})()
+        self.size, self.dtype = values.size, values.dtype
+        _Buffer.live[id(values)] = values
+
+
+class _FakeNccl:
+    """CuPy's NCCL module as far as nnxp uses it; a job of two ranks holding equal values."""
+
+    NCCL_FLOAT16, NCCL_FLOAT32, NCCL_FLOAT64, NCCL_INT64, NCCL_SUM = 6, 7, 8, 4, 0
+    calls: list[tuple] = []
+
+    @staticmethod
+    def get_unique_id() -> tuple[int, ...]:
+        return tuple(range(-64, 64))
+
+    class NcclCommunicator:
+        def __init__(self, ndev: int, uid: tuple[int, ...], rank: int) -> None:
+            _FakeNccl.calls.append(("init", ndev, uid, rank))
+
+        def allReduce(self, send, recv, count, kind, op, stream):  # noqa: ANN001, N802
+            _FakeNccl.calls.append(("allReduce", count, kind, op, stream))
+            _Buffer.live[recv][...] = 2 * _Buffer.live[send]
+
+        def broadcast(self, send, recv, count, kind, root, stream):  # noqa: ANN001
+            _FakeNccl.calls.append(("broadcast", count, kind, root, stream))
+            _Buffer.live[recv][...] = _Buffer.live[send]
+
+
+@pytest.mark.host
+def test_the_nccl_engine_hands_nccl_one_device_buffer(monkeypatch) -> None:  # noqa: ANN001
+    """The CuPy engine's plumbing, on stand-ins (no GPU here): the unique id goes from rank
+    0 through MPI, each reduction is one NCCL call on the current stream with the buffer's
+    pointer, length and type, and the result comes back in a new buffer."""
+    import contextlib
+    import types
+
+    from nnxp.distributed import nccl as engine_module
+
+    cupy = types.ModuleType("cupy")
+    cupy.ascontiguousarray = lambda a: a
+    cupy.empty_like = lambda a: _Buffer(np.empty_like(a.values))
+    stream = types.SimpleNamespace(ptr=1234)
+    cupy.cuda = types.SimpleNamespace(Device=lambda i: contextlib.nullcontext(),
+                                      get_current_stream=lambda: stream)
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setattr(engine_module, "_nccl", lambda: _FakeNccl)
+    sent = []
+
+    class MPI:
+        def Get_rank(self) -> int:  # noqa: N802
+            return 0
+
+        def Get_size(self) -> int:  # noqa: N802
+            return 2
+
+        def Bcast(self, buf, root):  # noqa: ANN001, N802
+            sent.append((buf.copy(), root))
+
+    backend = types.SimpleNamespace(device=types.SimpleNamespace(id=0))
+    _FakeNccl.calls.clear()
+    engine = engine_module.make(MPI(), backend)
+    (uid, root), = sent
+    assert root == 0 and uid.dtype == np.int8 and tuple(uid) == tuple(range(-64, 64))
+    assert _FakeNccl.calls == [("init", 2, tuple(range(-64, 64)), 0)]
+    flat = _Buffer(np.arange(5.0))
+    out = engine.allreduce_sum(flat)
+    np.testing.assert_array_equal(out.values, 2 * np.arange(5.0))
+    assert _FakeNccl.calls[-1] == ("allReduce", 5, _FakeNccl.NCCL_FLOAT64, 0, 1234)
+    engine.broadcast(_Buffer(np.ones(3, np.float32)), 0)
+    assert _FakeNccl.calls[-1] == ("broadcast", 3, _FakeNccl.NCCL_FLOAT32, 0, 1234)
+    with pytest.raises(NnxpError, match="NCCL reduces float16/32/64 and int64, not uint8"):
+        engine.allreduce_sum(_Buffer(np.zeros(2, np.uint8)))
+
+
+@pytest.mark.host
+def test_cupy_names_the_nccl_engine_and_the_others_the_host_one() -> None:
+    from nnxp.backends import adapter
+
+    assert adapter("cupy").collectives() == "nnxp.distributed.nccl"
+    assert {adapter(n).collectives() for n in ("numpy", "torch", "array_api_strict", "jax")} == {
+        "nnxp.distributed.host"}

@@ -183,3 +183,16 @@ def test_a_setup_failing_on_one_rank_names_it_and_ends_every_rank(tmp_path: Path
     (line,) = lines(done.stderr)
     assert line.startswith("nnxp train: error: rank 1 of 2: "), line
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_launcher_environment_without_its_mpiexec_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    """PMI variables that no mpiexec of this MPI set (another MPI's launcher, a copied
+    environment): each process would be a job of one; refused in one line."""
+    import os
+
+    env = {**os.environ, "PMI_SIZE": "2", "PMI_RANK": "0"}
+    done = subprocess.run(nnxp(*TRAIN, "--distributed"), capture_output=True, text=True,
+                          timeout=LIMIT, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    (line,) = lines(done.stderr)
+    assert "started 2 processes but mpi4py's MPI sees 1" in line
