@@ -127,6 +127,9 @@ def test_the_batch_must_split_evenly() -> None:
         comm.batch_share(7)
     with pytest.raises(NnxpError, match="e.g. --batch-size 2 or 4"):
         Communicator(FakeMPI(), Launch("test", 2, 0, 0)).batch_share(3)
+    with pytest.raises(NnxpError, match=r"over 2 processes: use a multiple of 2, e.g. "
+                       r"--batch-size 2\Z"):
+        comm.batch_share(1)  # fewer samples than processes
 
 
 def test_dropout_keeps_its_share_of_the_whole_batchs_mask(backend) -> None:  # noqa: ANN001

@@ -84,10 +84,10 @@ class Communicator:
         the processes' mean gradients is the batch's gradient only for equal shares)."""
         if batch_size % self.size:
             below = batch_size - batch_size % self.size
+            sizes = f"{below} or {below + self.size}" if below else str(self.size)
             raise NnxpError(
                 f"the batch size {batch_size} does not split evenly over {self.size} "
-                f"processes: use a multiple of {self.size}, e.g. --batch-size "
-                f"{below or self.size} or {below + self.size}")
+                f"processes: use a multiple of {self.size}, e.g. --batch-size {sizes}")
         return self.share(batch_size)
 
     def device(self, backend: str) -> str | None:
