@@ -292,3 +292,27 @@ def test_cupy_names_the_nccl_engine_and_the_others_the_host_one() -> None:
     assert adapter("cupy").collectives() == "nnxp.distributed.nccl"
     assert {adapter(n).collectives() for n in ("numpy", "torch", "array_api_strict", "jax")} == {
         "nnxp.distributed.host"}
+
+
+@pytest.mark.host
+def test_info_says_whether_a_job_can_start_here(monkeypatch) -> None:  # noqa: ANN001
+    """From the installed packages alone (nothing of MPI imported): what is there, or the
+    extra to install."""
+    from importlib import metadata
+
+    from nnxp.distributed.launch import availability
+
+    real = metadata.version
+
+    def without_mpi4py(name: str) -> str:
+        if name == "mpi4py":
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(metadata, "version", without_mpi4py)
+    assert availability() == ("unavailable: pip install 'nnxp[mpi]' (mpi4py and MPICH, with its "
+                              "mpiexec)")
+    monkeypatch.setattr(metadata, "version",
+                        lambda name: {"mpi4py": "4.1", "mpich": "5.0"}.get(name) or
+                        (_ for _ in ()).throw(metadata.PackageNotFoundError(name)))
+    assert availability().startswith("mpi4py 4.1, mpich 5.0; ")

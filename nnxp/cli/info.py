@@ -1,4 +1,5 @@
-"""``nnxp info``: the backends, whether each is usable here, its devices, or why not."""
+"""``nnxp info``: the backends, whether each is usable here, its devices, or why not; and
+whether distributed training can start here."""
 
 from __future__ import annotations
 
@@ -26,4 +27,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name:<17} usable    devices: {', '.join(devices(name))}")
         else:
             print(f"  {name:<17} unusable  {reason}")
+    from nnxp.distributed.launch import availability
+
+    print(f"distributed (mpiexec -n N nnxp train --distributed): {availability()}")
     return 0

