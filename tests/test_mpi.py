@@ -196,3 +196,16 @@ def test_a_launcher_environment_without_its_mpiexec_is_one_line_not_a_hang(tmp_p
     assert done.returncode == 2
     (line,) = lines(done.stderr)
     assert "started 2 processes but mpi4py's MPI sees 1" in line
+
+
+def test_the_documented_loop_of_ones_own_gives_one_process_result(tmp_path: Path) -> None:
+    """nnxp.distributed's docstring loop: init, broadcast_params (rank 1's own seed is
+    overwritten), batch_share, average, the update; N = 2 equals N = 1."""
+    script = str(HERE / "mpi_loop.py")
+    for n in (1, 2):
+        done, _ = job(sys.executable, script, str(tmp_path / f"n{n}.npy"), n=n)
+        assert done.returncode == 0, done.stderr
+    one, two = np.load(tmp_path / "n1.npy"), np.load(tmp_path / "n2.npy")
+    assert one.shape == two.shape == (30 + 12 * 8 + 8 + 8 * 3 + 3,)
+    np.testing.assert_allclose(two, one, rtol=0, atol=1e-12)
+    assert one[-1] != 0 and one[29] < one[0]  # trained: the loss fell
