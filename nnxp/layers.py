@@ -224,6 +224,11 @@ class BatchNormalization:
     ``momentum`` on the old value); inference uses the running averages. A 4-D input
     (N, C, H, W) is normalised per feature C*H*W, as the book's layer does, so gamma and beta
     have that many entries.
+
+    ``batch_group``: when the batch is split over the processes of a job, an object whose
+    ``sum(a)`` adds ``a`` over them and whose ``size`` is their number; the batch's
+    statistics (and the sums over the batch in backward) are then the whole batch's, so the
+    processes normalise as one process would (synchronised batch norm).
     """
 
     train_flg_aware = True
@@ -250,6 +255,18 @@ class BatchNormalization:
         self.std = None
         self.dgamma = None
         self.dbeta = None
+        self.batch_group: Any = None
+
+    def _batch_sum(self, a: Any) -> Any:
+        """The sum of ``a`` over the batch's rows, every process's rows with a batch_group."""
+        total = array_namespace(a).sum(a, axis=0)
+        return total if self.batch_group is None else self.batch_group.sum(total)
+
+    def _batch_mean(self, a: Any) -> Any:
+        """The mean of ``a`` over the batch's rows (the whole batch's with a batch_group)."""
+        if self.batch_group is None:
+            return array_namespace(a).mean(a, axis=0)
+        return self._batch_sum(a) / (a.shape[0] * self.batch_group.size)
 
     def forward(self, x: Any, train_flg: bool = True) -> Any:
         xp = array_namespace(x)
@@ -265,12 +282,13 @@ class BatchNormalization:
             self.running_mean = xp.zeros(features, dtype=x.dtype, device=device(x))
             self.running_var = xp.zeros(features, dtype=x.dtype, device=device(x))
         if train_flg:
-            mu = xp.mean(x, axis=0)
+            mu = self._batch_mean(x)
             xc = x - mu
-            var = xp.mean(xc**2, axis=0)
+            var = self._batch_mean(xc**2)
             std = xp.sqrt(var + self.eps)
             xn = xc / std
-            self.batch_size = x.shape[0]
+            self.batch_size = x.shape[0] * (1 if self.batch_group is None
+                                            else self.batch_group.size)
             self.xc, self.xn, self.std = xc, xn, std
             m = self.momentum
             self.running_mean = m * self.running_mean + (1.0 - m) * mu
@@ -293,8 +311,8 @@ class BatchNormalization:
         self.dgamma = xp.sum(self.xn * dout, axis=0)
         dxn = self.gamma * dout
         dxc = dxn / self.std
-        dstd = -xp.sum((dxn * self.xc) / (self.std * self.std), axis=0)
+        dstd = -self._batch_sum((dxn * self.xc) / (self.std * self.std))
         dvar = 0.5 * dstd / self.std
         dxc = dxc + (2.0 / self.batch_size) * self.xc * dvar
-        dmu = xp.sum(dxc, axis=0)
+        dmu = self._batch_sum(dxc)
         return dxc - dmu / self.batch_size

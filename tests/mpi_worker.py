@@ -115,6 +115,8 @@ def main() -> int:
         loss=trainer.train_loss_list, train_acc=trainer.train_acc_list,
         test_acc=trainer.test_acc_list,
         params={k: np.asarray(net.backend.to_numpy(params[k])).ravel().tolist() for k in params},
+        buffers={k: np.asarray(net.backend.to_numpy(v)).ravel().tolist()
+                 for k, v in (getattr(net, "buffers", None) or {}).items()},
     )
     with open(f"{args.out}.{rank}.json", "w") as f:
         json.dump(record, f)

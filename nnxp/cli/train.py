@@ -382,7 +382,8 @@ def _job_line(comm: Any, trainer: Any) -> str:
     line = (f"distributed: {comm.size} {'process' if comm.size == 1 else 'processes'} ({comm.launcher}), "
             f"{share} samples of each batch of {trainer.batch_size} per process, gradients "
             f"averaged by {comm.engine(trainer.backend).name} in one buffer per step")
-    if normalises_batches(trainer.network):
-        line += (f"; batch norm normalises over each process's {share} samples, so the "
-                 "result differs from one process's")
+    norms = normalises_batches(trainer.network)
+    if norms:
+        line += (f"; batch norm synchronised (its statistics summed over the processes: "
+                 f"{4 * norms} small reductions more per step)")
     return line

@@ -151,6 +151,13 @@ class Communicator:
         mean_loss = None if loss is None else xp.reshape(pieces[-1], ())
         return mean_grads, mean_loss, mean_buffers
 
+    def sum(self, array: Any) -> Any:
+        """``array`` added up over every process, in its shape and on its device (the batch
+        statistics of a synchronised batch norm: small, a few per layer and step)."""
+        be = backend_of(array)
+        flat = self.engine(be).allreduce_sum(be.xp.reshape(array, (-1,)))
+        return be.xp.reshape(flat, tuple(array.shape))
+
     def broadcast_params(self, network: Any) -> None:
         """Rank 0's parameters (and running statistics) on every process, in one broadcast:
         every process starts from the same net, whatever its own seed drew."""

@@ -8,11 +8,11 @@ so every process applies the same update and the weights and optimizer state sta
 everywhere; it splits each evaluation over the processes and adds up their hits. Only rank
 0 keeps the callbacks that print or write files (``reports``).
 
-With equal shares, the mean of the processes' mean gradients is the whole batch's gradient,
-and Dropout draws the whole batch's mask and keeps its share: N processes compute what one
-does, to rounding. BatchNormalization normalises over each process's share (as PyTorch's
-DistributedDataParallel and ChainerMN do by default); its running statistics are averaged
-every step, so the processes stay identical, but the result differs from one process's.
+With equal shares, the mean of the processes' mean gradients is the whole batch's gradient;
+Dropout draws the whole batch's mask and keeps its share; BatchNormalization takes the whole
+batch's statistics, summed over the processes (a synchronised batch norm: two small sums in
+forward and two in backward per layer, beside the step's one flat reduction). So N processes
+compute what one does, to rounding.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def _layers(network: Any) -> list[Any]:
     return out
 
 
-def normalises_batches(network: Any) -> bool:
-    """Whether the net has batch normalisation (statistics over each process's share)."""
-    return bool(getattr(network, "buffers", None))
+def normalises_batches(network: Any) -> int:
+    """How many batch-norm layers the net has (each sums its statistics over the job)."""
+    return sum(hasattr(layer, "batch_group") for layer in _layers(network))
 
 
 class DataParallel(Callback):
@@ -59,17 +59,15 @@ class DataParallel(Callback):
         for layer in _layers(trainer.network):
             if hasattr(layer, "batch_share"):
                 layer.batch_share = (self.start, trainer.batch_size)
+            if hasattr(layer, "batch_group"):
+                layer.batch_group = self.comm
 
     def on_batch(self, trainer: Trainer, indices: Any) -> Any:
         return indices[self.start:self.stop]
 
     def on_gradients(self, trainer: Trainer, grads: dict[str, Any], loss: Any
                      ) -> tuple[dict[str, Any], Any]:
-        net = trainer.network
-        buffers = getattr(net, "buffers", None) or None
-        grads, loss, means = self.comm.average(grads, loss, buffers)
-        for key, value in means.items():
-            net.buffers[key] = value
+        grads, loss, _ = self.comm.average(grads, loss)
         return grads, loss
 
     def on_accuracy(self, trainer: Trainer, x: Any, t: Any, n: int | None) -> float:
@@ -89,3 +87,5 @@ class DataParallel(Callback):
         for layer in _layers(trainer.network):
             if hasattr(layer, "batch_share"):
                 layer.batch_share = None
+            if hasattr(layer, "batch_group"):
+                layer.batch_group = None
