@@ -316,3 +316,25 @@ def test_info_says_whether_a_job_can_start_here(monkeypatch) -> None:  # noqa: A
                         lambda name: {"mpi4py": "4.1", "mpich": "5.0"}.get(name) or
                         (_ for _ in ()).throw(metadata.PackageNotFoundError(name)))
     assert availability().startswith("mpi4py 4.1, mpich 5.0; ")
+
+
+class _GatherAsRank1(FakeMPI):
+    """Allgather as if this process's line came from rank 1 and rank 0 set up fine."""
+
+    def Allgather(self, send, recv):  # noqa: ANN001, N802
+        recv[0] = 0
+        recv[1] = send
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("message", ["\0starts with a NUL", "日本語 " * 200, "", "two\nlines"])
+def test_a_setup_error_reaches_rank_0_as_one_line(message: str) -> None:
+    """The failing rank's first line travels whole (cut at the buffer's size, never at a NUL
+    or a multibyte character's middle into garbage), named by its rank."""
+    comm = Communicator(_GatherAsRank1(), Launch("test", 2, 0, 0))
+    with pytest.raises(NnxpError) as caught:
+        comm.agree(ValueError(message))
+    text = str(caught.value)
+    assert text.startswith("rank 1 of 2: ") and "\n" not in text and not caught.value.quiet
+    expected = (message.strip().splitlines() or [""])[0] or "ValueError"
+    assert expected.startswith(text.removeprefix("rank 1 of 2: ").rstrip("\ufffd")[:100])

@@ -182,18 +182,20 @@ class Communicator:
         """Collective: raise :class:`SetupFailed` on every process if any passed an error
         (rank 0 words it, naming the failing rank when it is not rank 0). Each process must
         call it once, failed or not, so none is left waiting in a later reduction."""
-        line = np.zeros(MESSAGE_BYTES, dtype=np.uint8)
+        line = np.zeros(MESSAGE_BYTES, dtype=np.uint8)  # [failed, length (2 bytes), text]
         if error is not None:
-            text = (str(error) or type(error).__name__).splitlines()[0]
-            data = text.encode("utf-8")[:MESSAGE_BYTES - 1] or b"?"
-            line[:len(data)] = np.frombuffer(data, dtype=np.uint8)
+            text = ((str(error).strip().splitlines() or [""])[0] or type(error).__name__)
+            data = text.encode("utf-8")[:MESSAGE_BYTES - 3]
+            line[:3] = (1, len(data) // 256, len(data) % 256)
+            line[3:3 + len(data)] = np.frombuffer(data, dtype=np.uint8)
         every = np.zeros((self.size, MESSAGE_BYTES), dtype=np.uint8)
         self.mpi.Allgather(line, every)
         failed = [r for r in range(self.size) if every[r, 0]]
         if not failed:
             return
         first = failed[0]
-        text = bytes(every[first]).split(b"\0", 1)[0].decode("utf-8", "replace")
+        length = 256 * int(every[first, 1]) + int(every[first, 2])
+        text = bytes(every[first, 3:3 + length]).decode("utf-8", "replace")
         where = "" if first == 0 else f"rank {first} of {self.size}: "
         raise SetupFailed(f"{where}{text}", quiet=self.rank != 0)
 
@@ -207,6 +209,11 @@ class Communicator:
         except Exception as exc:
             self.agree(exc)
             raise  # not reached: agree raised
+        except BaseException as exc:  # an interrupt: the others may be anywhere
+            where = f"rank {self.rank} of {self.size}"
+            self.abort(f"interrupted ({where})" if isinstance(exc, KeyboardInterrupt)
+                       else _describe(exc, f"{where}: ")[0], 130)
+            raise
         self.agree(None)
 
     @contextmanager
