@@ -264,10 +264,10 @@ def run(args: argparse.Namespace) -> int:
         return _report(args, *job)
 
 
-def _prepare(args: argparse.Namespace, comm: Any) -> tuple[Any, str, str, float, Any]:
+def _prepare(args: argparse.Namespace, comm: Any) -> tuple[Any, str, str, float, float, Any]:
     """Check the options, load the data and build the net and its Trainer (on each process
     of a job with ``comm``); returns (trainer, dataset, evaluated set, loading seconds,
-    comm)."""
+    the perf_counter it started at, comm)."""
     from nnxp.datasets.split import check_selection, select_splits
     from nnxp.files import distinct_outputs
 
@@ -319,14 +319,13 @@ def _prepare(args: argparse.Namespace, comm: Any) -> tuple[Any, str, str, float,
         eval_batch_size=EVAL_BATCH_IMAGES if images else 10_000,
         threads=args.threads, **outputs,
     )
-    return trainer, dataset, evaluated, loading, comm
+    return trainer, dataset, evaluated, loading, started, comm
 
 
 def _report(args: argparse.Namespace, trainer: Any, dataset: str, evaluated: str,
-            loading: float, comm: Any) -> int:
+            loading: float, started: float, comm: Any) -> int:
     """Train, printing the run's header, its result and the files written (rank 0 of a job
     alone prints)."""
-    started = time.perf_counter() - loading
     net = trainer.network
     be = net.backend
     speaks = comm is None or comm.rank == 0
