@@ -111,5 +111,6 @@ def error_line(command: str, exc: BaseException, where: str = "") -> tuple[str |
                 "space"), 2
     if isinstance(exc, KeyboardInterrupt):
         return f"{head}interrupted{' (' + where.rstrip(': ') + ')' if where else ''}", 130
-    text = (str(exc).strip().splitlines() or [""])[0]
-    return f"{head}error: {where}{type(exc).__name__}: {text}", 1
+    from nnxp.backends.base import reason
+
+    return f"{head}error: {where}{reason(exc)}", 1

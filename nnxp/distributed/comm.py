@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nnxp.backends import Backend, backend_of
+from nnxp.backends.base import reason
 from nnxp.distributed.launch import LAUNCH, Launch, SetupFailed, check_launch
 from nnxp.errors import NnxpError
 
@@ -249,10 +250,9 @@ class Communicator:
 
 def _describe(exc: BaseException, where: str) -> tuple[str, int]:
     """An error as one line and an exit code (2 for NnxpError, else 1)."""
-    text = (str(exc).strip().splitlines() or [""])[0]
     if isinstance(exc, NnxpError):
-        return f"error: {where}{text}", 2
-    return f"error: {where}{type(exc).__name__}: {text}", 1
+        return f"error: {where}{(str(exc).strip().splitlines() or [''])[0]}", 2
+    return f"error: {where}{reason(exc)}", 1
 
 
 def init(distributed: bool = True) -> Communicator:
